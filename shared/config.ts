@@ -1,0 +1,99 @@
+import { z } from 'zod';
+import { BananaError } from './errors.ts';
+import { modelOverrideSchema } from './catalog/model-catalog.ts';
+
+/**
+ * Configuration, parsed once at the start of an entry point from the environment. Never read at
+ * import time and never deep inside handlers: entry points pass what they need down.
+ * The Gemini SDK's own variables (GEMINI_API_KEY, GOOGLE_API_KEY, GOOGLE_GENAI_USE_VERTEXAI,
+ * GOOGLE_CLOUD_PROJECT, GOOGLE_CLOUD_LOCATION, GOOGLE_GEMINI_BASE_URL) are honoured as the SDK does.
+ */
+
+const intFromEnv = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+const boolFromEnv = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no', ''])
+  .optional()
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+export const configSchema = z.object({
+  GEMINI_API_KEY: z.string().optional(),
+  GOOGLE_API_KEY: z.string().optional(),
+  GOOGLE_GENAI_USE_VERTEXAI: boolFromEnv,
+  GOOGLE_CLOUD_PROJECT: z.string().optional(),
+  GOOGLE_CLOUD_LOCATION: z.string().optional(),
+  GOOGLE_GEMINI_BASE_URL: z.url().optional(),
+
+  BANANAFLOW_MODEL: z.string().min(1).default('gemini-2.5-flash-image'),
+  BANANAFLOW_MODEL_OVERRIDES: z
+    .string()
+    .optional()
+    .transform((text, ctx) => {
+      if (!text) return [];
+      try {
+        return z.array(modelOverrideSchema).parse(JSON.parse(text));
+      } catch (error) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `must be a JSON array of models with pricesPerMillionTokens: ${(error as Error).message}`,
+        });
+        return z.NEVER;
+      }
+    }),
+  BANANAFLOW_INPUT_BUCKET: z.string().min(1).optional(),
+  BANANAFLOW_OUTPUT_BUCKET: z.string().min(1).optional(),
+  BANANAFLOW_JOBS_TOPIC: z.string().min(3).default('bananaflow-jobs'),
+  BANANAFLOW_RESULTS_TOPIC: z.string().min(3).default('bananaflow-results'),
+  /** Per model request (each refinement turn), in ms. */
+  BANANAFLOW_MODEL_TIMEOUT_MS: intFromEnv(120_000),
+  /** How long a worker's claim on a job holds before another delivery may take it over. */
+  BANANAFLOW_LEASE_MS: intFromEnv(600_000),
+  /** Storage events older than this are dropped (ends retries of a poisoned event). */
+  BANANAFLOW_MAX_EVENT_AGE_MS: intFromEnv(24 * 3600_000),
+  BANANAFLOW_MAX_INPUT_BYTES: intFromEnv(50 * 1024 * 1024),
+  BANANAFLOW_MAX_INPUT_PIXELS: intFromEnv(100_000_000),
+  BANANAFLOW_MAX_SIDECAR_BYTES: intFromEnv(1024 * 1024),
+  LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+});
+
+export type Config = z.infer<typeof configSchema>;
+
+export type GeminiBackend =
+  | { kind: 'gemini-api'; apiKey: string; baseUrl?: string }
+  | { kind: 'vertex-ai'; project: string; location: string; baseUrl?: string };
+
+/** Parses the environment; CONFIG_INVALID names every bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const result = configSchema.safeParse(env);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+  throw new BananaError({
+    code: 'CONFIG_INVALID',
+    message: `Invalid configuration: ${problems.join('; ')}`,
+    fix: 'Correct the environment variables named above.',
+    details: { problems },
+  });
+}
+
+/** Which Gemini backend the environment selects, or undefined when there are no credentials. */
+export function geminiBackend(config: Config): GeminiBackend | undefined {
+  const baseUrl = config.GOOGLE_GEMINI_BASE_URL;
+  if (config.GOOGLE_GENAI_USE_VERTEXAI) {
+    if (!config.GOOGLE_CLOUD_PROJECT) {
+      throw new BananaError({
+        code: 'CONFIG_INVALID',
+        message: 'GOOGLE_GENAI_USE_VERTEXAI is set but GOOGLE_CLOUD_PROJECT is not.',
+        fix: 'Set GOOGLE_CLOUD_PROJECT (and GOOGLE_CLOUD_LOCATION, default "global").',
+      });
+    }
+    return {
+      kind: 'vertex-ai',
+      project: config.GOOGLE_CLOUD_PROJECT,
+      location: config.GOOGLE_CLOUD_LOCATION ?? 'global',
+      ...(baseUrl ? { baseUrl } : {}),
+    };
+  }
+  // The SDK prefers GOOGLE_API_KEY when both are set; so do we.
+  const apiKey = config.GOOGLE_API_KEY || config.GEMINI_API_KEY;
+  if (apiKey) return { kind: 'gemini-api', apiKey, ...(baseUrl ? { baseUrl } : {}) };
+  return undefined;
+}

@@ -1,0 +1,182 @@
+import { z } from 'zod';
+
+/**
+ * Sidecar format v1: the instruction files a team drops beside its images.
+ *   photo.jpg.edit.json  edits photo.jpg                      (per image)
+ *   _edit.json           edits every image in its folder       (per folder, unless a per-image one exists)
+ *   NAME.jobs.json       lists jobs, each with its own inputs  (manifest; no inputs = text-to-image)
+ * Defined once here; the JSON Schemas in schema/ are generated from these (npm run schema).
+ */
+
+export const SIDECAR_VERSION = 1;
+export const MAX_PROMPT_CHARS = 20_000;
+export const MAX_STEPS = 10;
+export const MAX_VARIANTS = 8;
+export const MAX_MANIFEST_JOBS = 10_000;
+
+export const OUTPUT_FORMATS = ['png', 'jpeg', 'webp', 'avif'] as const;
+export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
+
+/** What the job is for; derived from its shape when absent, checked against it when given. */
+export const MODES = [
+  'text-to-image',
+  'edit',
+  'composition',
+  'style-transfer',
+  'refinement',
+  'character-series',
+] as const;
+export type Mode = (typeof MODES)[number];
+
+const prompt = z
+  .string()
+  .trim()
+  .min(1, 'must not be empty')
+  .max(MAX_PROMPT_CHARS, `must be at most ${MAX_PROMPT_CHARS} characters`);
+
+/** A path relative to the sidecar's folder. Where it resolves is checked when jobs are planned. */
+export const relativePath = z
+  .string()
+  .min(1, 'must not be empty')
+  .max(1024, 'must be at most 1024 characters')
+  .refine((p) => !/^[a-z][a-z0-9+.-]*:/i.test(p), {
+    message: 'must be a path relative to the sidecar, not a URL or another bucket',
+  })
+  .refine((p) => !p.startsWith('/') && !p.startsWith('\\'), {
+    message: 'must be relative to the sidecar, not absolute',
+  })
+  .refine((p) => !p.includes('\\'), { message: 'must use / as the folder separator' })
+  .refine((p) => !p.split('/').includes('..'), {
+    message: 'must not contain ".." (paths cannot leave the drop)',
+  });
+
+const label = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'use 1-64 letters, digits, ".", "_" or "-"');
+
+export const outputSpec = z.strictObject({
+  format: z.enum(OUTPUT_FORMATS).default('png').describe('Encoding of the output image.'),
+  quality: z
+    .number()
+    .int()
+    .min(1)
+    .max(100)
+    .default(90)
+    .describe('Quality for jpeg, webp and avif (1-100).'),
+  renditions: z
+    .array(z.number().int().min(16).max(8192))
+    .max(8)
+    .default([])
+    .describe('Extra downscaled copies, by width in pixels (never upscaled).'),
+});
+export type OutputSpec = z.infer<typeof outputSpec>;
+
+/** Fields any job can set; in a manifest also its `defaults`. */
+const editFields = {
+  prompt: prompt.optional().describe('What to do. Required unless `steps` is given.'),
+  steps: z
+    .array(prompt)
+    .min(1)
+    .max(MAX_STEPS)
+    .optional()
+    .describe('Iterative refinement: each step edits the previous result, in one conversation.'),
+  references: z
+    .array(relativePath)
+    .max(14)
+    .optional()
+    .describe(
+      'Extra images sent after the inputs: a style to transfer, parts to compose, a character to keep consistent.',
+    ),
+  model: z.string().min(1).optional().describe('Model id or alias from the catalog.'),
+  aspectRatio: z
+    .string()
+    .regex(/^\d{1,2}:\d{1,2}$/, 'must look like "16:9"')
+    .optional()
+    .describe('Output aspect ratio; by default the output follows the input image, else 1:1.'),
+  imageSize: z
+    .string()
+    .regex(/^(0\.5|1|2|4)K$/, 'must be "1K", "2K" or "4K" (uppercase K)')
+    .optional()
+    .describe('Output resolution, for models that support it (Gemini 3 Pro Image).'),
+  variants: z
+    .number()
+    .int()
+    .min(1)
+    .max(MAX_VARIANTS)
+    .optional()
+    .describe('Independent samples; each is its own request and its own cost.'),
+  output: outputSpec.partial().optional(),
+  maxCostUsd: z
+    .number()
+    .positive()
+    .optional()
+    .describe('Refuse to run when the estimated cost of what this sidecar plans exceeds this (USD).'),
+  tags: z
+    .record(z.string().max(64), z.string().max(256))
+    .refine((t) => Object.keys(t).length <= 32, 'at most 32 tags')
+    .optional()
+    .describe('Free-form labels copied into every output metadata record.'),
+  mode: z.enum(MODES).optional(),
+  name: label.optional().describe('Label used in output file names.'),
+};
+
+const schemaRef = z.string().optional().describe('Path or URL of this JSON Schema, for editors.');
+const version = z
+  .literal(SIDECAR_VERSION)
+  .optional()
+  .describe('Sidecar format version; only 1 exists.');
+
+/** photo.jpg.edit.json and _edit.json */
+export const editSidecarSchema = z
+  .strictObject({ $schema: schemaRef, version, ...editFields })
+  .refine((s) => s.prompt !== undefined || s.steps !== undefined, {
+    message: 'give a "prompt" or "steps"',
+    path: ['prompt'],
+  })
+  .refine((s) => !(s.prompt !== undefined && s.steps !== undefined), {
+    message: 'give either "prompt" or "steps", not both',
+    path: ['steps'],
+  });
+export type EditSidecar = z.infer<typeof editSidecarSchema>;
+
+export const manifestJobSchema = z
+  .strictObject({
+    ...editFields,
+    inputs: z
+      .array(relativePath)
+      .max(14)
+      .optional()
+      .describe('Images to edit or compose; none = text-to-image.'),
+  })
+  .refine((s) => !(s.prompt !== undefined && s.steps !== undefined), {
+    message: 'give either "prompt" or "steps", not both',
+    path: ['steps'],
+  });
+export type ManifestJob = z.infer<typeof manifestJobSchema>;
+
+/** NAME.jobs.json */
+export const manifestSchema = z
+  .strictObject({
+    $schema: schemaRef,
+    version,
+    defaults: z
+      .strictObject({ ...editFields, inputs: z.array(relativePath).max(14).optional() })
+      .optional()
+      .describe('Applied to every job; a job overrides field by field.'),
+    maxCostUsd: editFields.maxCostUsd,
+    jobs: z.array(manifestJobSchema).min(1).max(MAX_MANIFEST_JOBS),
+  })
+  .superRefine((manifest, ctx) => {
+    manifest.jobs.forEach((job, index) => {
+      const hasPrompt =
+        job.prompt ?? job.steps ?? manifest.defaults?.prompt ?? manifest.defaults?.steps;
+      if (hasPrompt === undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          message: 'give a "prompt" or "steps" (here or in "defaults")',
+          path: ['jobs', index, 'prompt'],
+        });
+      }
+    });
+  });
+export type Manifest = z.infer<typeof manifestSchema>;
