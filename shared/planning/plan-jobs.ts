@@ -1,0 +1,446 @@
+import { posix } from 'node:path';
+import { costFromUsage, estimateUsage } from '../catalog/cost.ts';
+import {
+  type ModelCatalog,
+  type ModelInfo,
+  nearestAspectRatio,
+  outputSizeFor,
+} from '../catalog/model-catalog.ts';
+import { BananaError } from '../errors.ts';
+import {
+  classifyDropFile,
+  folderOf,
+  IMAGE_SIDECAR_SUFFIX,
+  isImageName,
+  MANIFEST_SUFFIX,
+  PIPELINE_PREFIX,
+  resolveDropPath,
+} from '../sidecar/drop-files.ts';
+import type { ParsedSidecar } from '../sidecar/parse-sidecar.ts';
+import { type Mode, outputSpec } from '../sidecar/sidecar-schema.ts';
+import type { Job, ObjectRef } from './job.ts';
+import { jobIdFor } from './job-id.ts';
+import { outputBase, stemOf } from './output-names.ts';
+
+/** An object of the drop, as listed from the input bucket or folder. */
+export interface DropObject {
+  name: string;
+  generation: string;
+}
+
+export interface PlanContext {
+  inputBucket: string;
+  outputBucket: string;
+  catalog: ModelCatalog;
+  defaultModel: string;
+  runId: string;
+  now: Date;
+  /** Objects a sidecar may reference: at least everything under the sidecar's folder. */
+  objects: ReadonlyMap<string, DropObject>;
+  /** Pixel size of an image when known (read from its header); estimates assume the worst otherwise. */
+  imageSize?: (name: string) => { width: number; height: number } | undefined;
+  /** 'error' when the whole drop is known (CLI); 'wait' when an input may still be uploading (cloud). */
+  missingInputs: 'error' | 'wait';
+}
+
+export interface SidecarToPlan {
+  name: string;
+  generation: string;
+  parsed: ParsedSidecar;
+  /** Publish only the jobs that use this object (the upload that triggered planning). */
+  onlyInvolving?: string;
+}
+
+export interface PlanResult {
+  jobs: Job[];
+  /** Problems that stop a job (or the whole sidecar); each becomes an error record. */
+  problems: BananaError[];
+  /** Jobs that wait for inputs not uploaded yet (cloud only). */
+  waitingFor: string[];
+  estimatedCostUsd: number;
+}
+
+/** One job of a sidecar before variants: the spec merged with defaults and its inputs named. */
+interface JobSpec {
+  jobIndex: number;
+  /** Field prefix for error messages, e.g. "jobs[3]." */
+  at: string;
+  inputs: string[];
+  references: string[];
+  turns: string[];
+  model?: string;
+  aspectRatio?: string;
+  imageSize?: string;
+  variants: number;
+  output: Partial<Job['output']>;
+  tags: Record<string, string>;
+  mode?: Mode;
+  maxCostUsd?: number;
+  folder: string;
+  stem: string;
+  label: string;
+}
+
+/** Turns one parsed sidecar plus the objects around it into jobs. Pure: no I/O. */
+export function planSidecarJobs(sidecar: SidecarToPlan, ctx: PlanContext): PlanResult {
+  const specs = jobSpecsOf(sidecar, ctx);
+  const problems: BananaError[] = [];
+  const waitingFor = new Set<string>();
+  const planned: Array<{ spec: JobSpec; jobs: Job[]; estimate: number }> = [];
+
+  for (const spec of specs) {
+    const result = planSpec(sidecar, spec, ctx);
+    if ('problems' in result) {
+      problems.push(...result.problems);
+      for (const name of result.waitingFor) waitingFor.add(name);
+      continue;
+    }
+    planned.push(result);
+  }
+
+  const total = planned.reduce((sum, p) => sum + p.estimate, 0);
+  const cap = capOf(sidecar.parsed);
+  if (cap !== undefined && total > cap) {
+    return {
+      jobs: [],
+      problems: [
+        ...problems,
+        new BananaError({
+          code: 'COST_CAP_EXCEEDED',
+          message: `${sidecar.name}: the ${planned.reduce((n, p) => n + p.jobs.length, 0)} planned jobs are estimated at $${total.toFixed(4)}, over maxCostUsd $${cap}.`,
+          fix: 'Raise maxCostUsd, or plan fewer jobs or variants.',
+          details: { file: sidecar.name, field: 'maxCostUsd', estimatedCostUsd: total, cap },
+        }),
+      ],
+      waitingFor: [...waitingFor],
+      estimatedCostUsd: 0,
+    };
+  }
+
+  const jobs: Job[] = [];
+  for (const p of planned) {
+    for (const job of p.jobs) {
+      const share = cap !== undefined && total > 0 ? (cap * p.estimate) / total : undefined;
+      const own = p.spec.maxCostUsd;
+      const perJob = [share, own].filter((v): v is number => v !== undefined);
+      const limit = perJob.length > 0 ? Math.min(...perJob) / p.jobs.length : undefined;
+      jobs.push(limit === undefined ? job : { ...job, maxCostUsd: limit });
+    }
+  }
+  const involved = sidecar.onlyInvolving;
+  const selected = involved
+    ? jobs.filter((j) => j.inputs.some((i) => i.name === involved))
+    : jobs;
+  return {
+    jobs: selected,
+    problems,
+    waitingFor: [...waitingFor],
+    estimatedCostUsd: selected.reduce((s, j) => s + j.estimatedCostUsd, 0),
+  };
+}
+
+function capOf(parsed: ParsedSidecar): number | undefined {
+  return parsed.spec.maxCostUsd;
+}
+
+function turnsOf(spec: { prompt?: string | undefined; steps?: string[] | undefined }) {
+  return spec.steps ?? (spec.prompt === undefined ? [] : [spec.prompt]);
+}
+
+function jobSpecsOf(sidecar: SidecarToPlan, ctx: PlanContext): JobSpec[] {
+  const { parsed, name } = sidecar;
+  if (parsed.kind === 'manifest') {
+    const { defaults = {}, jobs } = parsed.spec;
+    const manifestStem = posix.basename(name).slice(0, -MANIFEST_SUFFIX.length);
+    return jobs.map((job, index) => {
+      const turns = turnsOf(job);
+      return {
+        jobIndex: index,
+        at: `jobs[${index}].`,
+        inputs: (job.inputs ?? defaults.inputs ?? []).map((p) => resolveDropPath(name, p)),
+        references: (job.references ?? defaults.references ?? []).map((p) =>
+          resolveDropPath(name, p),
+        ),
+        turns: turns.length > 0 ? turns : turnsOf(defaults),
+        model: job.model ?? defaults.model,
+        aspectRatio: job.aspectRatio ?? defaults.aspectRatio,
+        imageSize: job.imageSize ?? defaults.imageSize,
+        variants: job.variants ?? defaults.variants ?? 1,
+        output: { ...defaults.output, ...job.output },
+        tags: { ...defaults.tags, ...job.tags },
+        mode: job.mode ?? defaults.mode,
+        maxCostUsd: job.maxCostUsd,
+        folder: `${folderOf(name)}${manifestStem}/`,
+        stem: job.name ?? defaults.name ?? `job-${String(index + 1).padStart(3, '0')}`,
+        label: '',
+      } satisfies JobSpec;
+    });
+  }
+
+  const spec = parsed.spec;
+  const references = (spec.references ?? []).map((p) => resolveDropPath(name, p));
+  const common = {
+    jobIndex: 0,
+    at: '',
+    references,
+    turns: turnsOf(spec),
+    model: spec.model,
+    aspectRatio: spec.aspectRatio,
+    imageSize: spec.imageSize,
+    variants: spec.variants ?? 1,
+    output: { ...spec.output },
+    tags: { ...spec.tags },
+    mode: spec.mode,
+    label: spec.name ?? 'edit',
+  };
+  const targets =
+    parsed.kind === 'image'
+      ? [name.slice(0, -IMAGE_SIDECAR_SUFFIX.length)]
+      : folderTargets(name, references, ctx);
+  return targets.map((target) => ({
+    ...common,
+    inputs: [target],
+    folder: folderOf(target),
+    stem: stemOf(target),
+  }));
+}
+
+/** Images directly in the folder sidecar's folder, except those with their own sidecar and the references. */
+function folderTargets(sidecarName: string, references: string[], ctx: PlanContext): string[] {
+  const folder = folderOf(sidecarName);
+  const targets: string[] = [];
+  for (const name of ctx.objects.keys()) {
+    if (!name.startsWith(folder) || name.slice(folder.length).includes('/')) continue;
+    if (classifyDropFile(name).kind !== 'image') continue;
+    if (references.includes(name) || ctx.objects.has(`${name}${IMAGE_SIDECAR_SUFFIX}`)) continue;
+    targets.push(name);
+  }
+  return targets.sort();
+}
+
+function deriveMode(images: number, inputs: number, references: number, turns: number): Mode {
+  if (images === 0) return 'text-to-image';
+  if (turns > 1) return 'refinement';
+  if (inputs >= 1 && references >= 1) return 'style-transfer';
+  if (images > 1) return 'composition';
+  return references > 0 ? 'character-series' : 'edit';
+}
+
+function modeProblem(mode: Mode, inputs: number, references: number, turns: number) {
+  const images = inputs + references;
+  switch (mode) {
+    case 'text-to-image':
+      return images > 0 ? 'takes no input images; remove inputs and references' : undefined;
+    case 'edit':
+      return images < 1 ? 'needs an input image' : undefined;
+    case 'composition':
+      return images < 2 ? 'needs at least two images (inputs plus references)' : undefined;
+    case 'style-transfer':
+      return inputs < 1 || references < 1
+        ? 'needs an input image and at least one style reference'
+        : undefined;
+    case 'refinement':
+      return turns < 2 ? 'needs at least two "steps"' : undefined;
+    case 'character-series':
+      return references < 1 ? 'needs the character in "references"' : undefined;
+  }
+}
+
+type SpecResult =
+  | { spec: JobSpec; jobs: Job[]; estimate: number }
+  | { problems: BananaError[]; waitingFor: string[] };
+
+function planSpec(sidecar: SidecarToPlan, spec: JobSpec, ctx: PlanContext): SpecResult {
+  const file = sidecar.name;
+  const problems: BananaError[] = [];
+  const waitingFor: string[] = [];
+  const problem = (
+    code: BananaError['code'],
+    field: string,
+    message: string,
+    fix: string,
+    more: Record<string, unknown> = {},
+  ) =>
+    problems.push(
+      new BananaError({
+        code,
+        message: `${file}: field "${spec.at}${field}": ${message}`,
+        fix,
+        details: { file, field: `${spec.at}${field}`, ...more },
+      }),
+    );
+
+  let model: ModelInfo | undefined;
+  const requestedModel = spec.model ?? ctx.defaultModel;
+  try {
+    model = ctx.catalog.resolve(requestedModel);
+  } catch (error) {
+    const e = error as BananaError;
+    problem('MODEL_UNKNOWN', 'model', e.message, e.fix ?? '', { model: requestedModel });
+  }
+
+  const inputField = sidecar.parsed.kind === 'manifest' ? 'inputs' : '(image)';
+  const inputs: ObjectRef[] = [];
+  const references: ObjectRef[] = [];
+  const resolve = (names: string[], field: string, into: ObjectRef[]) =>
+    names.forEach((name, index) => {
+      const where = field === '(image)' ? field : `${field}[${index}]`;
+      if (!isImageName(name) || name.startsWith(PIPELINE_PREFIX)) {
+        problem(
+          'INPUT_NOT_IMAGE',
+          where,
+          `"${name}" is not an image (sidecars, outputs and pipeline files cannot be inputs).`,
+          'Name an image file (.jpg, .png, .webp, .gif, .avif, .heic, .tif).',
+          { input: name },
+        );
+        return;
+      }
+      const object = ctx.objects.get(name);
+      if (!object) {
+        if (ctx.missingInputs === 'wait') waitingFor.push(name);
+        else
+          problem(
+            'INPUT_MISSING',
+            where,
+            `"${name}" does not exist in the drop.`,
+            'Upload the file, or correct the path (it is relative to the sidecar).',
+            { input: name },
+          );
+        return;
+      }
+      into.push({ bucket: ctx.inputBucket, name: object.name, generation: object.generation });
+    });
+  resolve(spec.inputs, inputField, inputs);
+  resolve(spec.references, 'references', references);
+
+  if (spec.turns.length === 0) {
+    problem('SIDECAR_INVALID', 'prompt', 'no prompt or steps.', 'Give a "prompt" or "steps".');
+  }
+  const imageCount = spec.inputs.length + spec.references.length;
+  if (model) {
+    if (imageCount > model.maxInputImages) {
+      problem(
+        'TOO_MANY_IMAGES',
+        'references',
+        `${imageCount} images (inputs plus references), but ${model.id} takes at most ${model.maxInputImages}.`,
+        `Use at most ${model.maxInputImages} images, or a model that takes more (gemini-3-pro-image-preview takes 14).`,
+        { images: imageCount, max: model.maxInputImages },
+      );
+    }
+    if (spec.aspectRatio !== undefined && !model.aspectRatios.includes(spec.aspectRatio)) {
+      problem(
+        'MODEL_OPTION_UNSUPPORTED',
+        'aspectRatio',
+        `${model.id} does not support aspect ratio ${spec.aspectRatio}.`,
+        `Use one of ${model.aspectRatios.join(', ')}.`,
+      );
+    }
+    if (spec.imageSize !== undefined && !model.imageSizes.includes(spec.imageSize)) {
+      problem(
+        'MODEL_OPTION_UNSUPPORTED',
+        'imageSize',
+        model.imageSizes.length === 0
+          ? `${model.id} has a fixed output size; imageSize does not apply.`
+          : `${model.id} does not support imageSize ${spec.imageSize}.`,
+        model.imageSizes.length === 0
+          ? 'Remove imageSize, or use gemini-3-pro-image-preview for 2K/4K.'
+          : `Use one of ${model.imageSizes.join(', ')}.`,
+      );
+    }
+  }
+  if (spec.mode) {
+    const why = modeProblem(
+      spec.mode,
+      spec.inputs.length,
+      spec.references.length,
+      spec.turns.length,
+    );
+    if (why) {
+      problem('SIDECAR_INVALID', 'mode', `mode "${spec.mode}" ${why}.`, 'Fix the job or the mode.');
+    }
+  }
+  if (problems.length > 0 || waitingFor.length > 0 || !model) return { problems, waitingFor };
+
+  const mode =
+    spec.mode ??
+    deriveMode(imageCount, spec.inputs.length, spec.references.length, spec.turns.length);
+  const estimate = estimateJobCost(model, ctx, {
+    images: [...spec.inputs, ...spec.references],
+    turns: spec.turns,
+    aspectRatio: spec.aspectRatio,
+    imageSize: spec.imageSize,
+  });
+  const output = outputSpec.parse(spec.output);
+  const sidecarRef = { bucket: ctx.inputBucket, name: sidecar.name, generation: sidecar.generation };
+  const allInputs = [
+    ...inputs.map((ref) => ({ ...ref, role: 'input' as const })),
+    ...references.map((ref) => ({ ...ref, role: 'reference' as const })),
+  ];
+  const jobs: Job[] = [];
+  for (let variant = 1; variant <= spec.variants; variant++) {
+    const jobId = jobIdFor({
+      sidecar: sidecarRef,
+      inputs: allInputs,
+      jobIndex: spec.jobIndex,
+      variant,
+    });
+    jobs.push({
+      schemaVersion: 1,
+      jobId,
+      runId: ctx.runId,
+      mode,
+      sidecar: { ...sidecarRef, kind: sidecar.parsed.kind },
+      jobIndex: spec.jobIndex,
+      variant,
+      variants: spec.variants,
+      inputs: allInputs,
+      turns: spec.turns,
+      model: model.id,
+      requestedModel,
+      ...(spec.aspectRatio === undefined ? {} : { aspectRatio: spec.aspectRatio }),
+      ...(spec.imageSize === undefined ? {} : { imageSize: spec.imageSize }),
+      output: {
+        bucket: ctx.outputBucket,
+        base: outputBase({
+          folder: spec.folder,
+          stem: spec.stem,
+          label: spec.label,
+          variant,
+          variants: spec.variants,
+          jobId,
+        }),
+        format: output.format,
+        quality: output.quality,
+        renditions: output.renditions,
+      },
+      estimatedCostUsd: estimate,
+      tags: spec.tags,
+      plannedAt: ctx.now.toISOString(),
+    });
+  }
+  return { spec, jobs, estimate: estimate * jobs.length };
+}
+
+/** Catalog estimate of one job (one variant), in USD. */
+export function estimateJobCost(
+  model: ModelInfo,
+  ctx: Pick<PlanContext, 'imageSize' | 'catalog'>,
+  job: { images: string[]; turns: string[]; aspectRatio?: string | undefined; imageSize?: string | undefined },
+): number {
+  const longEdge = model.inputLongEdgePx;
+  const sizes = job.images.map((name) => {
+    const size = ctx.imageSize?.(name) ?? { width: longEdge, height: longEdge };
+    const scale = Math.min(1, longEdge / Math.max(size.width, size.height));
+    return { width: Math.round(size.width * scale), height: Math.round(size.height * scale) };
+  });
+  const first = sizes[0];
+  const ratio =
+    job.aspectRatio ?? (first ? nearestAspectRatio(model, first.width, first.height) : '1:1');
+  const usage = estimateUsage(model, {
+    images: sizes,
+    turns: job.turns,
+    ...(job.imageSize === undefined ? {} : { imageSize: job.imageSize }),
+    outputSize: outputSizeFor(model, ratio, job.imageSize),
+  });
+  return costFromUsage(model, usage, ctx.catalog.priceTableVersion, { estimated: true }).total;
+}
