@@ -1,0 +1,145 @@
+import sharp, { type Sharp } from 'sharp';
+import { BananaError } from '../errors.ts';
+import type { OutputFormat, OutputSpec } from '../sidecar/sidecar-schema.ts';
+import { isContainerComplete } from './container-integrity.ts';
+import { FAIL_ON } from './image-info.ts';
+
+/**
+ * Encodes what the model returned into the requested output format, plus downscaled renditions.
+ */
+
+const MIME_TYPES = {
+  png: 'image/png',
+  jpeg: 'image/jpeg',
+  webp: 'image/webp',
+  avif: 'image/avif',
+} as const satisfies Record<OutputFormat, string>;
+
+const EXTENSIONS = {
+  png: 'png',
+  jpeg: 'jpg',
+  webp: 'webp',
+  avif: 'avif',
+} as const satisfies Record<OutputFormat, string>;
+
+export type OutputMimeType = (typeof MIME_TYPES)[OutputFormat];
+export type OutputExtension = (typeof EXTENSIONS)[OutputFormat];
+
+/** Background for formats without alpha (JPEG): white, as a page or a product shot expects. */
+const JPEG_BACKGROUND = '#ffffff';
+
+export interface EncodedImage {
+  bytes: Buffer;
+  mimeType: OutputMimeType;
+  extension: OutputExtension;
+  width: number;
+  height: number;
+  /** The requested rendition width (absent on the main image). */
+  renditionWidth?: number;
+}
+
+export interface EncodedOutput {
+  main: EncodedImage;
+  /** One per distinct requested width below the image's width, in the order requested. */
+  renditions: EncodedImage[];
+}
+
+export type EncodeSpec = Pick<OutputSpec, 'format' | 'quality' | 'renditions'>;
+
+export function mimeTypeFor(format: OutputFormat): OutputMimeType {
+  return MIME_TYPES[format];
+}
+
+/** File extension without the dot ('jpg' for jpeg). */
+export function extensionFor(format: OutputFormat): OutputExtension {
+  return EXTENSIONS[format];
+}
+
+function encoder(image: Sharp, spec: EncodeSpec, hasAlpha: boolean): Sharp {
+  // keepMetadata: the model's EXIF/XMP/IPTC/ICC (provenance, "AI generated" markers) are kept.
+  const kept = image.keepMetadata();
+  switch (spec.format) {
+    case 'png':
+      return kept.png();
+    case 'jpeg':
+      return (hasAlpha ? kept.flatten({ background: JPEG_BACKGROUND }) : kept).jpeg({
+        quality: spec.quality,
+      });
+    case 'webp':
+      return kept.webp({ quality: spec.quality });
+    case 'avif':
+      return kept.avif({ quality: spec.quality });
+  }
+}
+
+async function run(image: Sharp, spec: EncodeSpec, renditionWidth?: number): Promise<EncodedImage> {
+  const { data, info } = await image.toBuffer({ resolveWithObject: true });
+  return {
+    bytes: data,
+    mimeType: MIME_TYPES[spec.format],
+    extension: EXTENSIONS[spec.format],
+    width: info.width,
+    height: info.height,
+    ...(renditionWidth === undefined ? {} : { renditionWidth }),
+  };
+}
+
+function undecodable(bytes: number, cause: unknown): BananaError {
+  return new BananaError({
+    code: 'MODEL_NO_IMAGE',
+    message: 'The model returned image data that cannot be decoded (damaged or not an image).',
+    fix: 'Run the job again; if it keeps happening, report the model and prompt.',
+    details: { bytes },
+    cause,
+  });
+}
+
+/**
+ * Encodes a model image as `spec.format` (quality for jpeg/webp/avif) and makes one downscaled
+ * copy per rendition width. A rendition width at or above the image's width is skipped, never
+ * upscaled or duplicated; repeated widths are made once. A PNG asked for as PNG is kept byte for
+ * byte (re-encoding is lossless anyway, and this keeps every chunk the model wrote).
+ */
+export async function encodeOutput(modelImage: Buffer, spec: EncodeSpec): Promise<EncodedOutput> {
+  // One input shared by every output through clone(): one header parse, one buffer.
+  const input = sharp(modelImage, { failOn: FAIL_ON, autoOrient: true });
+  let width: number;
+  let height: number;
+  let keepMain: boolean;
+  let hasAlpha: boolean;
+  try {
+    const metadata = await input.metadata();
+    ({ width, height } = metadata.autoOrient);
+    hasAlpha = metadata.hasAlpha;
+    keepMain =
+      spec.format === 'png' &&
+      metadata.format === 'png' &&
+      (metadata.orientation ?? 1) === 1 &&
+      metadata.depth === 'uchar' &&
+      isContainerComplete(modelImage, 'png');
+  } catch (cause) {
+    throw undecodable(modelImage.length, cause);
+  }
+
+  const widths = [...new Set(spec.renditions)].filter((w) => w < width);
+  try {
+    const [main, ...renditions] = await Promise.all([
+      keepMain
+        ? Promise.resolve<EncodedImage>({
+            bytes: modelImage,
+            mimeType: MIME_TYPES.png,
+            extension: EXTENSIONS.png,
+            width,
+            height,
+          })
+        : run(encoder(input.clone(), spec, hasAlpha), spec),
+      ...widths.map((w) =>
+        run(encoder(input.clone().resize({ width: w }), spec, hasAlpha), spec, w),
+      ),
+    ]);
+    if (main === undefined) throw new Error('unreachable: main output missing');
+    return { main, renditions };
+  } catch (cause) {
+    throw undecodable(modelImage.length, cause);
+  }
+}

@@ -1,0 +1,34 @@
+import { BananaError } from '../errors.ts';
+import { jobSchema } from '../planning/job.ts';
+import type { JobDelivery } from '../ports/job-queue.ts';
+import { type RunJobResult, runJob, type WorkerDeps } from './run-job.ts';
+
+export type DeliveryResult = RunJobResult | { status: 'invalid'; error: BananaError };
+
+/**
+ * The worker's boundary, shared by the Cloud Function and the embedded runner: validate the
+ * message, run the job. Resolves for every terminal outcome (the caller acknowledges); rejects
+ * with a retryable BananaError when the platform should deliver again.
+ */
+export async function handleJobDelivery(
+  deps: WorkerDeps,
+  delivery: JobDelivery,
+): Promise<DeliveryResult> {
+  const parsed = jobSchema.safeParse(delivery.job);
+  if (!parsed.success) {
+    // Nothing in a malformed message says where a record could go; log loudly and acknowledge,
+    // since redelivering the same bytes cannot help.
+    const error = new BananaError({
+      code: 'JOB_INVALID',
+      message: `Message ${delivery.messageId} is not a valid job: ${parsed.error.issues
+        .slice(0, 5)
+        .map((i) => `${i.path.join('.')}: ${i.message}`)
+        .join('; ')}`,
+      fix: 'Publish jobs only through bananaflow ingest (or its job schema).',
+      details: { messageId: delivery.messageId },
+    });
+    deps.log.error(error.message, { code: error.code, messageId: delivery.messageId });
+    return { status: 'invalid', error };
+  }
+  return runJob(deps, parsed.data, delivery);
+}

@@ -1,0 +1,178 @@
+import { BananaError, type SerializedError } from '../errors.ts';
+import type { Usage } from '../catalog/cost.ts';
+import type { ModelOutcome, TurnResult } from '../ports/image-model.ts';
+import type { ObjectStore } from '../ports/object-store.ts';
+import { PIPELINE_PREFIX } from '../sidecar/drop-files.ts';
+
+/**
+ * A job's working state, kept in the output bucket under _bananaflow/jobs/<jobId>/ (a lifecycle
+ * rule deletes it later):
+ *   claim.json         who is working on the job, until when (create-only; taken over after expiry)
+ *   model-result.json  what the model answered, written before any post-processing
+ *   model-output       the answered image bytes
+ *   last-error.json    the latest retryable failure, so a dead-lettered job can say what went wrong
+ * This is what makes the pipeline pay once: the model is only called by the holder of a live claim,
+ * and never again once its answer is persisted.
+ */
+
+const stateName = (jobId: string, file: string) => `${PIPELINE_PREFIX}jobs/${jobId}/${file}`;
+const json = (value: unknown) => Buffer.from(`${JSON.stringify(value, null, 2)}\n`);
+
+interface Claim {
+  owner: string;
+  messageId: string;
+  attempt: number;
+  claimedAt: string;
+  leaseUntil: string;
+}
+
+export type ClaimResult =
+  | { ok: true; generation: string; tookOver: boolean }
+  | { ok: false; heldBy: string; retryAfterMs: number };
+
+const isStorageError = (error: unknown, code: string) =>
+  error instanceof BananaError && error.code === code;
+
+export class JobState {
+  constructor(
+    private readonly store: ObjectStore,
+    private readonly bucket: string,
+    private readonly jobId: string,
+  ) {}
+
+  /** Claims the job for leaseMs; another delivery gets it only once the lease has expired. */
+  async claim(claim: Omit<Claim, 'leaseUntil' | 'claimedAt'>, now: Date, leaseMs: number): Promise<ClaimResult> {
+    const name = stateName(this.jobId, 'claim.json');
+    const body: Claim = {
+      ...claim,
+      claimedAt: now.toISOString(),
+      leaseUntil: new Date(now.getTime() + leaseMs).toISOString(),
+    };
+    try {
+      const info = await this.store.write(this.bucket, name, json(body), {
+        contentType: 'application/json',
+        ifGenerationMatch: '0',
+      });
+      return { ok: true, generation: info.generation, tookOver: false };
+    } catch (error) {
+      if (!isStorageError(error, 'STORAGE_ALREADY_EXISTS')) throw error;
+    }
+    let current: { bytes: Buffer; info: { generation: string } };
+    try {
+      current = await this.store.read(this.bucket, name);
+    } catch (error) {
+      // Released between our write and our read: the caller's retry will claim it.
+      if (isStorageError(error, 'STORAGE_NOT_FOUND')) return { ok: false, heldBy: 'released', retryAfterMs: 1000 };
+      throw error;
+    }
+    const held = JSON.parse(current.bytes.toString('utf8')) as Claim;
+    const remaining = Date.parse(held.leaseUntil) - now.getTime();
+    if (remaining > 0) return { ok: false, heldBy: held.owner, retryAfterMs: remaining };
+    try {
+      const info = await this.store.write(this.bucket, name, json(body), {
+        contentType: 'application/json',
+        ifGenerationMatch: current.info.generation,
+      });
+      return { ok: true, generation: info.generation, tookOver: true };
+    } catch (error) {
+      if (isStorageError(error, 'STORAGE_PRECONDITION_FAILED')) {
+        return { ok: false, heldBy: 'another delivery', retryAfterMs: 1000 };
+      }
+      throw error;
+    }
+  }
+
+  /** True while someone holds an unexpired claim. */
+  async claimIsLive(now: Date): Promise<boolean> {
+    try {
+      const { bytes } = await this.store.read(this.bucket, stateName(this.jobId, 'claim.json'));
+      const held = JSON.parse(bytes.toString('utf8')) as Claim;
+      return Date.parse(held.leaseUntil) > now.getTime();
+    } catch (error) {
+      if (isStorageError(error, 'STORAGE_NOT_FOUND')) return false;
+      throw error;
+    }
+  }
+
+  async release(generation: string): Promise<void> {
+    try {
+      await this.store.delete(this.bucket, stateName(this.jobId, 'claim.json'), {
+        ifGenerationMatch: generation,
+      });
+    } catch (error) {
+      // Someone took the claim over after our lease expired; it is theirs now.
+      if (!isStorageError(error, 'STORAGE_PRECONDITION_FAILED')) throw error;
+    }
+  }
+
+  /** Persists what the model answered (image bytes first, then the record that points at them). */
+  async saveModelResult(outcome: ModelOutcome): Promise<void> {
+    const { image, ...rest } =
+      outcome.kind === 'image' ? outcome : { ...outcome, image: undefined };
+    if (image) {
+      await this.writeIfAbsent('model-output', image.bytes, image.mimeType);
+    }
+    const record: PersistedModelResult = {
+      ...rest,
+      ...(image ? { imageMimeType: image.mimeType } : {}),
+      savedAt: new Date().toISOString(),
+    };
+    await this.writeIfAbsent('model-result.json', json(record), 'application/json');
+  }
+
+  /** The model's persisted answer, when an earlier delivery got one. */
+  async loadModelResult(): Promise<ModelOutcome | undefined> {
+    const info = await this.store.stat(this.bucket, stateName(this.jobId, 'model-result.json'));
+    if (!info) return undefined;
+    const { bytes } = await this.store.read(this.bucket, info.name);
+    const saved = JSON.parse(bytes.toString('utf8')) as PersistedModelResult;
+    const { imageMimeType, savedAt: _savedAt, ...rest } = saved;
+    if (rest.kind !== 'image') return rest as unknown as ModelOutcome;
+    const image = await this.store.read(this.bucket, stateName(this.jobId, 'model-output'));
+    return {
+      ...(rest as Omit<Extract<ModelOutcome, { kind: 'image' }>, 'image'>),
+      kind: 'image',
+      image: { mimeType: imageMimeType ?? 'image/png', bytes: image.bytes },
+    };
+  }
+
+  async saveLastError(error: SerializedError, attempt: number): Promise<void> {
+    await this.store.write(
+      this.bucket,
+      stateName(this.jobId, 'last-error.json'),
+      json({ ...error, attempt, at: new Date().toISOString() }),
+      { contentType: 'application/json' },
+    );
+  }
+
+  async loadLastError(): Promise<(SerializedError & { attempt: number }) | undefined> {
+    try {
+      const { bytes } = await this.store.read(this.bucket, stateName(this.jobId, 'last-error.json'));
+      return JSON.parse(bytes.toString('utf8'));
+    } catch (error) {
+      if (isStorageError(error, 'STORAGE_NOT_FOUND')) return undefined;
+      throw error;
+    }
+  }
+
+  private async writeIfAbsent(file: string, bytes: Buffer, contentType: string) {
+    try {
+      await this.store.write(this.bucket, stateName(this.jobId, file), bytes, {
+        contentType,
+        ifGenerationMatch: '0',
+      });
+    } catch (error) {
+      if (!isStorageError(error, 'STORAGE_ALREADY_EXISTS')) throw error;
+    }
+  }
+}
+
+interface PersistedModelResult {
+  kind: ModelOutcome['kind'];
+  usage: Usage;
+  turns: TurnResult[];
+  modelMs: number;
+  imageMimeType?: string;
+  savedAt: string;
+  [key: string]: unknown;
+}

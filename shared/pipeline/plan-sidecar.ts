@@ -1,0 +1,173 @@
+import type { ModelCatalog } from '../catalog/model-catalog.ts';
+import { BananaError, serializeError, toBananaError } from '../errors.ts';
+import {
+  type DropObject,
+  type PlanContext,
+  type PlanResult,
+  planSidecarJobs,
+} from '../planning/plan-jobs.ts';
+import type { Logger } from '../ports/logger.ts';
+import type { ObjectStore } from '../ports/object-store.ts';
+import { OUTPUT_TAG, PIPELINE_PREFIX } from '../sidecar/drop-files.ts';
+import { parseSidecar } from '../sidecar/parse-sidecar.ts';
+import { type ErrorRecord, toJsonBytes } from './records.ts';
+
+/** What planning needs; shared by the ingest function and the embedded runner. */
+export interface PlannerDeps {
+  store: ObjectStore;
+  catalog: ModelCatalog;
+  log: Logger;
+  now: () => Date;
+  uriOf: (bucket: string, name: string) => string;
+  inputBucket: string;
+  outputBucket: string;
+  defaultModel: string;
+  maxSidecarBytes: number;
+}
+
+export type SidecarKind = 'image' | 'folder' | 'manifest';
+
+export interface SidecarPlan extends PlanResult {
+  sidecar: string;
+  generation: string;
+}
+
+/**
+ * Reads, validates and plans one sidecar. Problems never throw: they are returned and written as
+ * the sidecar's error record (NAME.error.json in the output), which a valid version removes.
+ */
+export async function planSidecar(
+  deps: PlannerDeps,
+  sidecar: { name: string; generation?: string; kind: SidecarKind; onlyInvolving?: string },
+  options: {
+    runId: string;
+    objects: ReadonlyMap<string, DropObject>;
+    missingInputs: PlanContext['missingInputs'];
+    imageSize?: PlanContext['imageSize'];
+  },
+): Promise<SidecarPlan> {
+  let read: { bytes: Buffer; info: { generation: string } };
+  try {
+    read = await deps.store.read(deps.inputBucket, sidecar.name, {
+      maxBytes: deps.maxSidecarBytes,
+      ...(sidecar.generation ? { generation: sidecar.generation } : {}),
+    });
+  } catch (error) {
+    const e = toBananaError(error);
+    const problem =
+      e.code === 'INPUT_TOO_LARGE'
+        ? new BananaError({
+            code: 'SIDECAR_TOO_LARGE',
+            message: `${sidecar.name} is over the ${deps.maxSidecarBytes}-byte sidecar limit.`,
+            fix: 'Split the jobs over several NAME.jobs.json manifests.',
+            details: { file: sidecar.name },
+          })
+        : e;
+    if (problem.retryable || problem.code === 'STORAGE_NOT_FOUND') throw problem;
+    return recordProblems(deps, sidecar.name, sidecar.generation ?? '', options.runId, [problem]);
+  }
+  const generation = read.info.generation;
+  const parsed = parseSidecar(sidecar.name, sidecar.kind, read.bytes, deps.maxSidecarBytes);
+  if (!parsed.ok) {
+    return recordProblems(deps, sidecar.name, generation, options.runId, parsed.errors);
+  }
+  const plan = planSidecarJobs(
+    {
+      name: sidecar.name,
+      generation,
+      parsed: parsed.sidecar,
+      ...(sidecar.onlyInvolving ? { onlyInvolving: sidecar.onlyInvolving } : {}),
+    },
+    {
+      inputBucket: deps.inputBucket,
+      outputBucket: deps.outputBucket,
+      catalog: deps.catalog,
+      defaultModel: deps.defaultModel,
+      runId: options.runId,
+      now: deps.now(),
+      objects: options.objects,
+      missingInputs: options.missingInputs,
+      ...(options.imageSize ? { imageSize: options.imageSize } : {}),
+    },
+  );
+  if (plan.problems.length > 0) {
+    await writeSidecarRecord(deps, sidecar.name, generation, options.runId, plan.problems);
+  } else {
+    await deps.store.delete(deps.outputBucket, sidecarRecordName(sidecar.name));
+  }
+  return { ...plan, sidecar: sidecar.name, generation };
+}
+
+/** `shoot/cat.jpg.edit.json` → `shoot/cat.jpg.edit.error.json` in the output bucket. */
+export function sidecarRecordName(sidecarName: string): string {
+  return `${sidecarName.replace(/\.json$/i, '')}.error.json`;
+}
+
+async function recordProblems(
+  deps: PlannerDeps,
+  name: string,
+  generation: string,
+  runId: string,
+  problems: BananaError[],
+): Promise<SidecarPlan> {
+  await writeSidecarRecord(deps, name, generation, runId, problems);
+  return {
+    sidecar: name,
+    generation,
+    jobs: [],
+    problems,
+    waitingFor: [],
+    estimatedCostUsd: 0,
+  };
+}
+
+async function writeSidecarRecord(
+  deps: PlannerDeps,
+  name: string,
+  generation: string,
+  runId: string,
+  problems: BananaError[],
+): Promise<void> {
+  const [first] = problems;
+  if (!first) return;
+  const record: ErrorRecord & { generation: string; problems: ReturnType<typeof serializeError>[] } =
+    {
+      schemaVersion: 1,
+      status: 'failed',
+      runId,
+      file: deps.uriOf(deps.inputBucket, name),
+      generation,
+      error: serializeError(first),
+      problems: problems.map(serializeError),
+      at: deps.now().toISOString(),
+    };
+  // Overwritten by each new version of the sidecar: the record always describes the latest one.
+  await deps.store.write(deps.outputBucket, sidecarRecordName(name), toJsonBytes(record), {
+    contentType: 'application/json',
+    metadata: { [OUTPUT_TAG]: '1' },
+  });
+  for (const problem of problems) {
+    deps.log.warn(problem.message, { code: problem.code, file: name, fix: problem.fix, runId });
+  }
+}
+
+/** Objects under a prefix as the planner's index, skipping the pipeline's own files. */
+export async function indexObjects(
+  store: ObjectStore,
+  bucket: string,
+  prefix: string,
+  log: Logger,
+): Promise<Map<string, DropObject>> {
+  const objects = new Map<string, DropObject>();
+  for (const info of await store.list(bucket, prefix)) {
+    if (info.name.startsWith(PIPELINE_PREFIX)) continue;
+    if (info.metadata[OUTPUT_TAG]) {
+      log.warn('a bananaflow output is in the input bucket; it is never used as input', {
+        file: info.name,
+      });
+      continue;
+    }
+    objects.set(info.name, { name: info.name, generation: info.generation });
+  }
+  return objects;
+}

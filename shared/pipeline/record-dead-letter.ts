@@ -1,0 +1,55 @@
+import { BananaError } from '../errors.ts';
+import { jobSchema } from '../planning/job.ts';
+import { outputNames } from '../planning/output-names.ts';
+import type { JobDelivery } from '../ports/job-queue.ts';
+import { JobState } from './job-state.ts';
+import { type RunJobResult, type WorkerDeps, writeErrorRecord } from './run-job.ts';
+
+/**
+ * A job that exhausted its deliveries becomes an error record that says how many attempts were
+ * made and what the last one hit, so nothing disappears silently. A job that finished after all
+ * (a late success) or is still held by a live worker is left alone.
+ */
+export async function recordDeadLetter(
+  deps: Pick<WorkerDeps, 'store' | 'queue' | 'uriOf' | 'log' | 'now' | 'catalog'>,
+  delivery: JobDelivery,
+): Promise<RunJobResult | { status: 'invalid' | 'in-progress' }> {
+  const parsed = jobSchema.safeParse(delivery.job);
+  if (!parsed.success) {
+    deps.log.error('dead-lettered message is not a valid job; dropped', {
+      code: 'JOB_INVALID',
+      messageId: delivery.messageId,
+    });
+    return { status: 'invalid' };
+  }
+  const job = parsed.data;
+  const names = outputNames(job.output.base, job.output.format);
+  for (const name of [names.metadata, names.error]) {
+    if (await deps.store.stat(job.output.bucket, name)) {
+      return { status: 'duplicate', recordUri: deps.uriOf(job.output.bucket, name) };
+    }
+  }
+  const state = new JobState(deps.store, job.output.bucket, job.jobId);
+  if (await state.claimIsLive(deps.now())) {
+    // A worker still holds it: let it finish. The dead-letter delivery is retried later.
+    throw new BananaError({
+      code: 'JOB_IN_PROGRESS',
+      message: `Dead-lettered job ${job.jobId} is still held by a live worker; checking again later.`,
+      retryable: true,
+    });
+  }
+  const last = await state.loadLastError();
+  const failure = new BananaError({
+    code: 'DEAD_LETTERED',
+    message: `Gave up after ${delivery.attempt} delivery attempts${
+      last ? `; the last failure was ${last.code}: ${last.message}` : ''
+    }.`,
+    fix:
+      last?.code === 'MODEL_QUOTA'
+        ? 'The Gemini quota was exhausted: lower worker concurrency or max instances, or raise the quota, then upload the sidecar again.'
+        : 'Check the last failure above; once it is fixed, upload the sidecar again to re-plan the job.',
+    details: { attempts: delivery.attempt, ...(last ? { lastError: last } : {}) },
+  });
+  const record = await writeErrorRecord(deps, job, failure, delivery.attempt);
+  return { status: 'failed', record, recordUri: deps.uriOf(job.output.bucket, names.error) };
+}

@@ -1,0 +1,425 @@
+import { addUsage, type Cost, costFromUsage, ZERO_USAGE } from '../catalog/cost.ts';
+import type { ModelCatalog, ModelInfo } from '../catalog/model-catalog.ts';
+import { BananaError, serializeError, toBananaError } from '../errors.ts';
+import { outcomeError } from '../gemini/outcome-error.ts';
+import { encodeOutput } from '../imaging/encode-output.ts';
+import { type PreparedInput, prepareInput } from '../imaging/prepare-input.ts';
+import type { Job } from '../planning/job.ts';
+import { estimateJobCost } from '../planning/plan-jobs.ts';
+import { outputNames } from '../planning/output-names.ts';
+import type { ImageModel, ModelOutcome } from '../ports/image-model.ts';
+import type { JobQueue } from '../ports/job-queue.ts';
+import type { Logger } from '../ports/logger.ts';
+import type { ObjectStore } from '../ports/object-store.ts';
+import { OUTPUT_TAG } from '../sidecar/drop-files.ts';
+import { JobState } from './job-state.ts';
+import {
+  type ErrorRecord,
+  type InputRecord,
+  type MetadataRecord,
+  toJsonBytes,
+  WATERMARK_NOTE,
+} from './records.ts';
+
+/** What the worker needs; built once per instance by the entry point. */
+export interface WorkerDeps {
+  store: ObjectStore;
+  model: ImageModel;
+  queue: JobQueue;
+  catalog: ModelCatalog;
+  log: Logger;
+  now: () => Date;
+  /** How records name an object (gs://bucket/name in the cloud, a file path locally). */
+  uriOf: (bucket: string, name: string) => string;
+  workerId: string;
+  limits: {
+    maxInputBytes: number;
+    maxInputPixels: number;
+    modelTimeoutMs: number;
+    leaseMs: number;
+  };
+}
+
+export type RunJobResult =
+  | { status: 'succeeded'; record: MetadataRecord; recordUri: string }
+  | { status: 'failed'; record: ErrorRecord; recordUri: string }
+  | { status: 'duplicate'; recordUri: string };
+
+const TAG = { [OUTPUT_TAG]: '1' };
+
+/**
+ * The worker use case: one delivery of one job. Returns the terminal outcome (succeeded, failed
+ * for good, or already done by an earlier delivery); throws a retryable BananaError when trying
+ * again later can help (quota, 5xx, timeouts, another delivery holding the job).
+ */
+export async function runJob(
+  deps: WorkerDeps,
+  job: Job,
+  delivery: { messageId: string; attempt: number },
+): Promise<RunJobResult> {
+  const { store, log } = deps;
+  const names = outputNames(job.output.base, job.output.format);
+  const bucket = job.output.bucket;
+  const jobLog = log.child({ jobId: job.jobId, runId: job.runId, attempt: delivery.attempt });
+
+  // 1. Already finished by an earlier delivery: nothing to do, nothing to pay.
+  for (const name of [names.metadata, names.error]) {
+    if (await store.stat(bucket, name)) {
+      jobLog.info('duplicate delivery of a finished job: skipped', { record: name });
+      return { status: 'duplicate', recordUri: deps.uriOf(bucket, name) };
+    }
+  }
+
+  // 2. Claim it, so that two concurrent deliveries never both call the model.
+  const state = new JobState(store, bucket, job.jobId);
+  const startedAt = deps.now();
+  const leaseMs = Math.max(
+    deps.limits.leaseMs,
+    job.turns.length * deps.limits.modelTimeoutMs + 60_000,
+  );
+  const claim = await state.claim(
+    { owner: deps.workerId, messageId: delivery.messageId, attempt: delivery.attempt },
+    startedAt,
+    leaseMs,
+  );
+  if (!claim.ok) {
+    throw new BananaError({
+      code: 'JOB_IN_PROGRESS',
+      message: `Job ${job.jobId} is being processed by ${claim.heldBy}; this delivery will be retried.`,
+      retryable: true,
+      retryAfterMs: Math.min(claim.retryAfterMs, 60_000),
+      details: { jobId: job.jobId },
+    });
+  }
+  if (claim.tookOver) jobLog.warn('took over an expired claim (an earlier worker stopped)');
+
+  try {
+    const result = await process(deps, job, delivery, state, startedAt, jobLog);
+    await state.release(claim.generation);
+    return result;
+  } catch (error) {
+    const failure = toBananaError(error);
+    await state.release(claim.generation).catch(() => undefined);
+    if (failure.retryable) {
+      await state.saveLastError(serializeError(failure), delivery.attempt).catch(() => undefined);
+      jobLog.warn('retryable failure: the delivery will be retried', {
+        code: failure.code,
+        error: failure.message,
+        retryAfterMs: failure.retryAfterMs,
+      });
+      throw failure;
+    }
+    const record = await writeErrorRecord(deps, job, failure, delivery.attempt);
+    return { status: 'failed', record, recordUri: deps.uriOf(bucket, names.error) };
+  }
+}
+
+async function process(
+  deps: WorkerDeps,
+  job: Job,
+  delivery: { attempt: number },
+  state: JobState,
+  startedAt: Date,
+  log: Logger,
+): Promise<RunJobResult> {
+  const model = deps.catalog.resolve(job.model);
+  const names = outputNames(job.output.base, job.output.format);
+
+  // 3. The model's answer, from an earlier delivery if it was persisted, else from the model.
+  const inputs = await loadInputs(deps, job, model);
+  let outcome = await state.loadModelResult();
+  const reused = outcome !== undefined;
+  if (outcome) {
+    log.info('reusing the persisted model answer of an earlier delivery (not paid again)');
+  } else {
+    outcome = await callModel(deps, job, model, inputs, log);
+    if (isRetryable(outcome)) throw outcomeError(outcome);
+    await state.saveModelResult(outcome);
+  }
+  const cost = costFromUsage(model, outcome.usage, deps.catalog.priceTableVersion);
+  if (outcome.kind !== 'image') {
+    const failure = outcomeError(outcome);
+    const record = await writeErrorRecord(deps, job, failure, delivery.attempt, outcome, cost);
+    return { status: 'failed', record, recordUri: deps.uriOf(job.output.bucket, names.error) };
+  }
+
+  // 4. Post-process and write: outputs first, the metadata record last (it marks the job done).
+  let encoded: Awaited<ReturnType<typeof encodeOutput>>;
+  try {
+    encoded = await encodeOutput(outcome.image.bytes, job.output);
+  } catch (error) {
+    throw new BananaError({
+      code: 'MODEL_NO_IMAGE',
+      message: `The model's image could not be decoded: ${(error as Error).message}`,
+      fix: 'Retry the job by uploading the sidecar again; report it if it persists.',
+      cause: error,
+    });
+  }
+  const bucket = job.output.bucket;
+  await writeOutput(deps, bucket, names.image, encoded.main.bytes, encoded.main.mimeType);
+  const renditions = [];
+  for (const r of encoded.renditions) {
+    const name = names.rendition(r.renditionWidth ?? r.width);
+    await writeOutput(deps, bucket, name, r.bytes, r.mimeType);
+    renditions.push({
+      uri: deps.uriOf(bucket, name),
+      type: r.mimeType,
+      width: r.width,
+      height: r.height,
+      bytes: r.bytes.length,
+      renditionWidth: r.renditionWidth ?? r.width,
+    });
+  }
+  const finishedAt = deps.now();
+  const record: MetadataRecord = {
+    schemaVersion: 1,
+    jobId: job.jobId,
+    runId: job.runId,
+    status: 'succeeded',
+    mode: job.mode,
+    model: {
+      requested: job.requestedModel,
+      id: job.model,
+      ...(outcome.modelVersion ? { version: outcome.modelVersion } : {}),
+      backend: deps.model.backend,
+    },
+    prompt: job.turns[job.turns.length - 1] ?? '',
+    ...(job.turns.length > 1 ? { steps: job.turns } : {}),
+    sidecar: {
+      uri: deps.uriOf(job.sidecar.bucket, job.sidecar.name),
+      generation: job.sidecar.generation,
+      kind: job.sidecar.kind,
+    },
+    inputs: inputRecords(deps, job, inputs),
+    output: {
+      uri: deps.uriOf(bucket, names.image),
+      type: encoded.main.mimeType,
+      width: encoded.main.width,
+      height: encoded.main.height,
+      bytes: encoded.main.bytes.length,
+      renditions,
+    },
+    ...(job.aspectRatio ? { aspectRatio: job.aspectRatio } : {}),
+    ...(job.imageSize ? { imageSize: job.imageSize } : {}),
+    usage: outcome.usage,
+    cost,
+    estimatedCostUsd: job.estimatedCostUsd,
+    timing: {
+      plannedAt: job.plannedAt,
+      startedAt: startedAt.toISOString(),
+      finishedAt: finishedAt.toISOString(),
+      modelMs: outcome.modelMs,
+      totalMs: finishedAt.getTime() - startedAt.getTime(),
+    },
+    attempts: delivery.attempt,
+    modelResultReused: reused,
+    ...(outcome.finishReason ? { finishReason: outcome.finishReason } : {}),
+    ...(outcome.text ? { modelText: outcome.text } : {}),
+    tags: job.tags,
+    watermark: WATERMARK_NOTE,
+  };
+  await writeOutput(deps, bucket, names.metadata, toJsonBytes(record), 'application/json');
+  await deps.queue.publishResult({
+    schemaVersion: 1,
+    jobId: job.jobId,
+    runId: job.runId,
+    status: 'succeeded',
+    recordUri: deps.uriOf(bucket, names.metadata),
+    outputUri: record.output.uri,
+    costUsd: cost.total,
+    finishedAt: record.timing.finishedAt,
+  });
+  log.info('job succeeded', { cost: cost.total, output: record.output.uri, modelMs: outcome.modelMs });
+  return { status: 'succeeded', record, recordUri: deps.uriOf(bucket, names.metadata) };
+}
+
+function isRetryable(outcome: ModelOutcome): boolean {
+  return outcome.kind === 'quota' || outcome.kind === 'transient' || outcome.kind === 'timeout';
+}
+
+async function loadInputs(
+  deps: WorkerDeps,
+  job: Job,
+  model: ModelInfo,
+): Promise<Array<{ ref: Job['inputs'][number]; prepared: PreparedInput }>> {
+  const loaded = [];
+  for (const ref of job.inputs) {
+    let bytes: Buffer;
+    try {
+      ({ bytes } = await deps.store.read(ref.bucket, ref.name, {
+        maxBytes: deps.limits.maxInputBytes,
+        generation: ref.generation,
+      }));
+    } catch (error) {
+      const e = toBananaError(error);
+      if (e.code === 'STORAGE_NOT_FOUND') {
+        throw new BananaError({
+          code: 'INPUT_MISSING',
+          message: `${ref.name} (generation ${ref.generation}) no longer exists.`,
+          fix: 'The input was replaced or deleted after planning; a new upload plans a new job.',
+          details: { file: ref.name },
+        });
+      }
+      if (e.code === 'INPUT_TOO_LARGE') {
+        throw new BananaError({
+          code: 'INPUT_TOO_LARGE',
+          message: `${ref.name} is over the ${deps.limits.maxInputBytes}-byte input limit.`,
+          fix: 'Upload a smaller file (the model uses at most a few megapixels).',
+          details: { file: ref.name, ...e.details },
+        });
+      }
+      throw e;
+    }
+    const prepared = await prepareInput(bytes, {
+      name: ref.name,
+      maxPixels: deps.limits.maxInputPixels,
+      longEdgePx: model.inputLongEdgePx,
+      acceptedMimeTypes: model.inputMimeTypes,
+    });
+    loaded.push({ ref, prepared });
+  }
+  return loaded;
+}
+
+async function callModel(
+  deps: WorkerDeps,
+  job: Job,
+  model: ModelInfo,
+  inputs: Array<{ prepared: PreparedInput }>,
+  log: Logger,
+): Promise<ModelOutcome> {
+  // The estimate with the real input sizes must fit the job's cap before anything is spent.
+  if (job.maxCostUsd !== undefined) {
+    const sizes = new Map(
+      inputs.map((i, index) => [String(index), { width: i.prepared.width, height: i.prepared.height }]),
+    );
+    const estimate = estimateJobCost(model, { catalog: deps.catalog, imageSize: (n) => sizes.get(n) }, {
+      images: [...sizes.keys()],
+      turns: job.turns,
+      aspectRatio: job.aspectRatio,
+      imageSize: job.imageSize,
+    });
+    if (estimate > job.maxCostUsd) {
+      throw new BananaError({
+        code: 'COST_CAP_EXCEEDED',
+        message: `Estimated $${estimate.toFixed(4)} for this job exceeds its cap of $${job.maxCostUsd.toFixed(4)}.`,
+        fix: 'Raise maxCostUsd in the sidecar, or use smaller inputs or fewer steps.',
+        details: { estimatedCostUsd: estimate, cap: job.maxCostUsd },
+      });
+    }
+  }
+  let spent = { ...ZERO_USAGE };
+  const cap = job.maxCostUsd;
+  log.debug('calling the model', { model: job.model, turns: job.turns.length });
+  return deps.model.generate({
+    model: job.model,
+    images: inputs.map((i) => i.prepared.image),
+    turns: job.turns,
+    ...(job.aspectRatio ? { aspectRatio: job.aspectRatio } : {}),
+    ...(job.imageSize ? { imageSize: job.imageSize } : {}),
+    timeoutMs: deps.limits.modelTimeoutMs,
+    onTurn: (turn, index) => {
+      spent = addUsage(spent, turn.usage);
+      const soFar = costFromUsage(model, spent, deps.catalog.priceTableVersion).total;
+      const perTurn = soFar / (index + 1);
+      if (cap !== undefined && index + 1 < job.turns.length && soFar + perTurn > cap) {
+        throw new BananaError({
+          code: 'COST_CAP_EXCEEDED',
+          message: `Stopped after step ${index + 1} of ${job.turns.length}: $${soFar.toFixed(4)} spent, the next step would pass the cap of $${cap.toFixed(4)}.`,
+          fix: 'Raise maxCostUsd in the sidecar, or use fewer steps.',
+          details: { spentUsd: soFar, cap, step: index + 1 },
+        });
+      }
+    },
+  });
+}
+
+function inputRecords(
+  deps: WorkerDeps,
+  job: Job,
+  inputs: Array<{ ref: Job['inputs'][number]; prepared: PreparedInput }>,
+): InputRecord[] {
+  return inputs.map(({ ref, prepared }) => ({
+    uri: deps.uriOf(ref.bucket, ref.name),
+    role: ref.role,
+    generation: ref.generation,
+    ...(prepared.original.mimeType ? { type: prepared.original.mimeType } : { type: prepared.original.format }),
+    bytes: prepared.original.bytes,
+    width: prepared.original.width,
+    height: prepared.original.height,
+    conversions: prepared.conversions,
+    sentWidth: prepared.width,
+    sentHeight: prepared.height,
+  }));
+}
+
+async function writeOutput(
+  deps: WorkerDeps,
+  bucket: string,
+  name: string,
+  bytes: Buffer,
+  contentType: string,
+): Promise<void> {
+  try {
+    await deps.store.write(bucket, name, bytes, {
+      contentType,
+      metadata: TAG,
+      ifGenerationMatch: '0',
+    });
+  } catch (error) {
+    // Names are derived from the job id: an existing object is this job's own earlier write.
+    if (!(error instanceof BananaError && error.code === 'STORAGE_ALREADY_EXISTS')) throw error;
+  }
+}
+
+/** Writes the job's error record (create-only) and announces the failure. */
+export async function writeErrorRecord(
+  deps: Pick<WorkerDeps, 'store' | 'queue' | 'uriOf' | 'log' | 'now' | 'catalog'>,
+  job: Job,
+  failure: BananaError,
+  attempts: number,
+  outcome?: ModelOutcome,
+  cost?: Cost,
+): Promise<ErrorRecord> {
+  const names = outputNames(job.output.base, job.output.format);
+  const record: ErrorRecord = {
+    schemaVersion: 1,
+    status: 'failed',
+    jobId: job.jobId,
+    runId: job.runId,
+    ...(typeof failure.details.file === 'string' ? { file: failure.details.file } : {}),
+    error: serializeError(failure),
+    mode: job.mode,
+    model: job.model,
+    prompt: job.turns.join('\n→ '),
+    inputs: job.inputs.map((i) => ({
+      uri: deps.uriOf(i.bucket, i.name),
+      role: i.role,
+      generation: i.generation,
+    })),
+    ...(outcome ? { usage: outcome.usage } : {}),
+    ...(cost ? { cost } : {}),
+    attempts,
+    tags: job.tags,
+    at: deps.now().toISOString(),
+  };
+  await writeOutput(deps as WorkerDeps, job.output.bucket, names.error, toJsonBytes(record), 'application/json');
+  await deps.queue.publishResult({
+    schemaVersion: 1,
+    jobId: job.jobId,
+    runId: job.runId,
+    status: 'failed',
+    recordUri: deps.uriOf(job.output.bucket, names.error),
+    errorCode: failure.code,
+    costUsd: cost?.total ?? 0,
+    finishedAt: record.at,
+  });
+  deps.log.warn('job failed', {
+    jobId: job.jobId,
+    runId: job.runId,
+    code: failure.code,
+    error: failure.message,
+    cost: cost?.total ?? 0,
+  });
+  return record;
+}
