@@ -22,7 +22,14 @@ export const SNIFFED_FORMATS = [
 export type SniffedFormat = (typeof SNIFFED_FORMATS)[number];
 
 /** Formats this pipeline decodes with the prebuilt sharp (HEIC is listed apart: see heic). */
-const DECODABLE: ReadonlySet<SniffedFormat> = new Set(['jpeg', 'png', 'gif', 'webp', 'tiff', 'avif']);
+const DECODABLE: ReadonlySet<SniffedFormat> = new Set([
+  'jpeg',
+  'png',
+  'gif',
+  'webp',
+  'tiff',
+  'avif',
+]);
 
 export interface SniffedType {
   format: SniffedFormat;

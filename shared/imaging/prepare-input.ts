@@ -80,7 +80,12 @@ function isSendFormat(format: string): format is SendFormat {
   return (SAME_FORMAT_OUTPUTS as readonly string[]).includes(format);
 }
 
-function describeOriginal(metadata: Metadata, format: string, mimeType: string | undefined, size: number) {
+function describeOriginal(
+  metadata: Metadata,
+  format: string,
+  mimeType: string | undefined,
+  size: number,
+) {
   const original: OriginalImageInfo = {
     format,
     width: metadata.width,

@@ -1,0 +1,84 @@
+import type { DropPlan } from '../../shared/pipeline/plan-drop.ts';
+import type { RunProgress, RunSummary, SummaryRow } from '../runner/run-drop.ts';
+
+/** Terminal output of the CLI: a progress bar on a TTY, plain lines otherwise, then tables. */
+
+export const usd = (value: number) => `$${value.toFixed(4)}`;
+
+export function table(rows: ReadonlyArray<ReadonlyArray<string>>): string {
+  const widths: number[] = [];
+  for (const row of rows) {
+    row.forEach((cell, i) => {
+      widths[i] = Math.max(widths[i] ?? 0, cell.length);
+    });
+  }
+  return rows
+    .map((row) => row.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join('  ').trimEnd())
+    .join('\n');
+}
+
+export function planTable(plan: DropPlan): string {
+  const rows = [['job', 'mode', 'model', 'inputs', 'steps', 'output', 'estimate']];
+  for (const job of plan.jobs) {
+    rows.push([
+      job.jobId.slice(0, 8),
+      job.mode,
+      job.model,
+      String(job.inputs.length),
+      String(job.turns.length),
+      `${job.output.base}.${job.output.format === 'jpeg' ? 'jpg' : job.output.format}`,
+      usd(job.estimatedCostUsd),
+    ]);
+  }
+  return table(rows);
+}
+
+export function problemLines(plan: DropPlan): string[] {
+  return plan.sidecars.flatMap((s) =>
+    s.problems.map((p) => `  ✗ ${p.code}: ${p.message}${p.fix ? `\n      fix: ${p.fix}` : ''}`),
+  );
+}
+
+export function progressReporter(stream: NodeJS.WriteStream) {
+  const tty = stream.isTTY === true;
+  let lastDraw = 0;
+  return {
+    update(row: SummaryRow, p: RunProgress) {
+      if (!tty) {
+        const what = row.status === 'failed' ? `failed ${row.errorCode}` : row.status;
+        stream.write(
+          `[${p.done}/${p.total}] ${row.jobId.slice(0, 8)} ${what} ${usd(row.costUsd)}  ${row.output ?? row.record}\n`,
+        );
+        return;
+      }
+      const now = Date.now();
+      if (now - lastDraw < 50 && p.done < p.total) return;
+      lastDraw = now;
+      const width = 30;
+      const filled = p.total === 0 ? width : Math.round((p.done / p.total) * width);
+      stream.write(
+        `\r[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${p.done}/${p.total}  ok ${p.succeeded}  failed ${p.failed}  ${usd(p.costUsd)}`,
+      );
+      if (p.done === p.total) stream.write('\n');
+    },
+  };
+}
+
+export function summaryText(summary: RunSummary): string {
+  const rows = [
+    ['jobs', String(summary.jobs)],
+    ['succeeded', String(summary.succeeded)],
+    ['already done (earlier run)', String(summary.alreadyDone)],
+    ['failed', String(summary.failed)],
+    ...Object.entries(summary.failedByCode).map(([code, n]) => [`  ${code}`, String(n)]),
+    ['sidecar problems', String(summary.sidecarProblems.length)],
+    ['retries', String(summary.retries)],
+    [
+      'tokens (in / out / thoughts)',
+      `${summary.tokens.input} / ${summary.tokens.output} / ${summary.tokens.thoughts}`,
+    ],
+    ['estimated cost', usd(summary.estimatedCostUsd)],
+    ['cost (from reported usage)', `${usd(summary.costUsd)} (price table ${summary.priceTableVersion})`],
+  ];
+  return table(rows);
+}

@@ -1,0 +1,315 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { type ModelCatalog, loadModelCatalog } from '../../shared/catalog/model-catalog.ts';
+import {
+  blockedOutputAnswer,
+  blockedPromptAnswer,
+  emptyCandidatesAnswer,
+  imageAnswer,
+  type PreparedRequest,
+  prepareRequest,
+  textOnlyAnswer,
+} from './answers.ts';
+import { type CallOutcome, CallStats, type StandInStats } from './call-stats.ts';
+import { BadRequestError, missingSignature, readConversation } from './conversation.ts';
+import {
+  DirectiveError,
+  DirectiveFaults,
+  type Fault,
+  type FaultSchedule,
+  parseDirectives,
+  type RequestInfo,
+  requestKey,
+  scheduledFault,
+} from './faults.ts';
+import {
+  type GoogleErrorBody,
+  googleError,
+  quotaError,
+  type WireGenerateContentRequest,
+  type WireGenerateContentResponse,
+} from './protocol.ts';
+
+/**
+ * The offline Gemini stand-in: a local HTTP server speaking the Gemini REST protocol
+ * (`POST /v1beta/models/{model}:generateContent`), so the real @google/genai SDK can be pointed at
+ * it with `httpOptions.baseUrl` or GOOGLE_GEMINI_BASE_URL. It renders deterministic "edited"
+ * images, reports usage by the catalog's rules, injects faults, and counts what it billed.
+ */
+
+export type { CallOutcome, CallRecord, StandInStats } from './call-stats.ts';
+export {
+  everyNthCall,
+  FAULT_OUTCOMES,
+  type Fault,
+  type FaultOutcome,
+  type FaultSchedule,
+  type RequestInfo,
+  requestKey,
+} from './faults.ts';
+
+export interface GeminiStandInOptions {
+  /** 0 (default) = a free port. */
+  port?: number;
+  /** Default 127.0.0.1. */
+  host?: string;
+  /** Delay before every answer, in ms (default 0). */
+  latencyMs?: number;
+  faults?: FaultSchedule;
+  /** Catalog deciding which models exist; default the shipped one. */
+  catalog?: ModelCatalog;
+}
+
+export interface GeminiStandIn {
+  /** Base URL for the SDK (`httpOptions.baseUrl` / GOOGLE_GEMINI_BASE_URL), no trailing slash. */
+  readonly url: string;
+  readonly port: number;
+  stats(): StandInStats;
+  /** Forgets calls, usage and directive counters. */
+  reset(): void;
+  setFaults(faults: FaultSchedule | undefined): void;
+  setLatency(ms: number): void;
+  /** Stops listening and destroys open sockets, hanging calls included. */
+  close(): Promise<void>;
+}
+
+/** Google's front end rejects bigger request bodies. */
+const MAX_BODY_BYTES = 20 * 1024 * 1024;
+const GENERATE_PATH = /\/models\/([^/:]+):generateContent$/;
+
+export async function startGeminiStandIn(options: GeminiStandInOptions = {}): Promise<GeminiStandIn> {
+  const catalog = options.catalog ?? loadModelCatalog();
+  const stats = new CallStats();
+  const directiveFaults = new DirectiveFaults();
+  let faults = options.faults;
+  let latencyMs = options.latencyMs ?? 0;
+  const timers = new Set<NodeJS.Timeout>();
+
+  const wait = (ms: number) =>
+    new Promise<void>((resolve) => {
+      if (ms <= 0) return resolve();
+      const timer = setTimeout(() => {
+        timers.delete(timer);
+        resolve();
+      }, ms);
+      timers.add(timer);
+    });
+
+  async function handleGenerate(req: IncomingMessage, res: ServerResponse, model: string) {
+    const raw = await readBody(req);
+    const callNumber = stats.nextCallNumber();
+    let info: RequestInfo = { callNumber, model, requestKey: requestKey(model, []), prompt: '' };
+    const finish = (outcome: CallOutcome, status: number, usage?: WireGenerateContentResponse['usageMetadata']) =>
+      stats.record({ callNumber, model, requestKey: info.requestKey, prompt: info.prompt, outcome, status }, usage);
+    const fail = (status: number, body: GoogleErrorBody) => {
+      finish(`http-${status}`, status);
+      sendJson(res, status, body);
+    };
+
+    if (raw === undefined) {
+      await wait(latencyMs);
+      return fail(400, googleError(400, `Request payload size exceeds the limit: ${MAX_BODY_BYTES} bytes.`));
+    }
+    let body: WireGenerateContentRequest;
+    let conversation: ReturnType<typeof readConversation>;
+    try {
+      body = JSON.parse(raw.toString('utf8')) as WireGenerateContentRequest;
+      conversation = readConversation(body);
+    } catch (error) {
+      await wait(latencyMs);
+      const message = error instanceof BadRequestError ? error.message : 'Invalid JSON payload received.';
+      return fail(400, googleError(400, message));
+    }
+    info = {
+      callNumber,
+      model,
+      requestKey: requestKey(model, conversation.texts),
+      prompt: conversation.lastPrompt,
+    };
+    await wait(latencyMs);
+    if (res.destroyed) return finish('http-499', 499);
+
+    if (!apiKeyOf(req)) return fail(403, googleError(403));
+    let fault: Fault | undefined = scheduledFault(faults, info);
+    const modelInfo = catalog.has(model) ? catalog.resolve(model) : undefined;
+    if (!fault && !modelInfo) {
+      return fail(
+        404,
+        googleError(
+          404,
+          `models/${model} is not found for API version v1beta, or is not supported for generateContent. Call ListModels to see the list of available models and their supported methods.`,
+        ),
+      );
+    }
+    if (!fault) {
+      try {
+        fault = directiveFaults.faultFor(info.requestKey, parseDirectives(conversation.lastPrompt));
+      } catch (error) {
+        if (error instanceof DirectiveError) return fail(400, googleError(400, error.message));
+        throw error;
+      }
+    }
+    if (fault && 'status' in fault) {
+      const status = fault.status;
+      return fail(
+        status,
+        status === 429
+          ? quotaError(model, fault.retryDelay ?? '1s')
+          : googleError(status, fault.message),
+      );
+    }
+    if (!modelInfo) {
+      // A scheduled outcome for a model the catalog does not know: nothing to render it with.
+      return fail(404, googleError(404, `models/${model} is not found for API version v1beta.`));
+    }
+    let prepared: PreparedRequest;
+    try {
+      prepared = await prepareRequest(modelInfo, body, conversation);
+      if (modelInfo.thinking) {
+        const missing = missingSignature(conversation);
+        if (missing) throw new BadRequestError(missing);
+      }
+    } catch (error) {
+      if (error instanceof BadRequestError) return fail(400, googleError(400, error.message));
+      throw error;
+    }
+
+    const outcome = fault?.outcome ?? (prepared.wantsImage ? 'image' : 'text-only');
+    switch (outcome) {
+      case 'hang':
+        // Never answer: the client's timeout (or close()) ends it.
+        finish('hang', 200);
+        return;
+      case 'malformed':
+        finish('malformed', 200);
+        res.writeHead(200, { 'content-type': 'text/html; charset=UTF-8' });
+        res.end('<html><body>upstream connect error or disconnect/reset before headers</body></html>');
+        return;
+      case 'truncated': {
+        const text = JSON.stringify(await imageAnswer(prepared));
+        finish('truncated', 200);
+        res.writeHead(200, { 'content-type': 'application/json; charset=UTF-8' });
+        res.end(text.slice(0, Math.floor(text.length / 2)));
+        return;
+      }
+      default: {
+        const answer = await answerFor(outcome, prepared);
+        finish(outcome, 200, answer.usageMetadata);
+        sendJson(res, 200, answer);
+      }
+    }
+  }
+
+  const server = createServer((req, res) => {
+    route(req, res).catch((error: unknown) => {
+      // A bug in the stand-in: answer like Google's 500 so the client sees a transient error.
+      const message = error instanceof Error ? error.message : String(error);
+      if (!res.headersSent) sendJson(res, 500, googleError(500, `stand-in error: ${message}`));
+      else res.destroy();
+    });
+  });
+
+  async function route(req: IncomingMessage, res: ServerResponse) {
+    const path = new URL(req.url ?? '/', 'http://stand-in').pathname;
+    if (req.method === 'GET' && path === '/__standin/stats') return sendJson(res, 200, stats.snapshot());
+    if (req.method === 'POST' && path === '/__standin/reset') {
+      reset();
+      return sendJson(res, 200, { ok: true });
+    }
+    const match = GENERATE_PATH.exec(path);
+    if (req.method === 'POST' && match?.[1]) {
+      return handleGenerate(req, res, decodeURIComponent(match[1]));
+    }
+    req.resume();
+    sendJson(res, 404, googleError(404, `The stand-in does not serve ${req.method} ${path}.`));
+  }
+
+  function reset() {
+    stats.reset();
+    directiveFaults.reset();
+  }
+
+  const host = options.host ?? '127.0.0.1';
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  const urlHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
+
+  return {
+    url: `http://${urlHost}:${port}`,
+    port,
+    stats: () => stats.snapshot(),
+    reset,
+    setFaults: (next) => {
+      faults = next;
+    },
+    setLatency: (ms) => {
+      latencyMs = ms;
+    },
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        for (const timer of timers) clearTimeout(timer);
+        timers.clear();
+        server.close((error) => (error ? reject(error) : resolve()));
+        server.closeAllConnections();
+      }),
+  };
+}
+
+async function answerFor(
+  outcome: 'image' | 'blocked-prompt' | 'blocked-output' | 'text-only' | 'empty-candidates',
+  request: PreparedRequest,
+): Promise<WireGenerateContentResponse> {
+  switch (outcome) {
+    case 'image':
+      return imageAnswer(request);
+    case 'blocked-prompt':
+      return blockedPromptAnswer(request);
+    case 'blocked-output':
+      return blockedOutputAnswer(request);
+    case 'text-only':
+      return textOnlyAnswer(request);
+    case 'empty-candidates':
+      return emptyCandidatesAnswer(request);
+  }
+}
+
+/** The API key from any place Google accepts it; Vertex-style bearer tokens count too. */
+function apiKeyOf(req: IncomingMessage): string | undefined {
+  const header = req.headers['x-goog-api-key'];
+  const key = Array.isArray(header) ? header[0] : header;
+  if (key) return key;
+  const query = new URL(req.url ?? '/', 'http://stand-in').searchParams.get('key');
+  if (query) return query;
+  const auth = req.headers.authorization;
+  return auth?.startsWith('Bearer ') && auth.length > 7 ? auth : undefined;
+}
+
+/** The body, or undefined when it is over the size limit. */
+async function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  let tooBig = false;
+  for await (const chunk of req) {
+    const buffer = chunk as Buffer;
+    size += buffer.length;
+    if (size > MAX_BODY_BYTES) tooBig = true;
+    else chunks.push(buffer);
+  }
+  return tooBig ? undefined : Buffer.concat(chunks);
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  if (res.destroyed) return;
+  const text = JSON.stringify(body);
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=UTF-8',
+    'content-length': Buffer.byteLength(text),
+  });
+  res.end(text);
+}

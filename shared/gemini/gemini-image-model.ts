@@ -1,0 +1,176 @@
+import { type GenerateContentConfig, GoogleGenAI, type Part } from '@google/genai';
+import { addUsage, type Usage, usageFromMetadata, ZERO_USAGE } from '../catalog/cost.ts';
+import type { GeminiBackend } from '../config.ts';
+import type {
+  ImageModel,
+  ImageRequest,
+  ModelOutcome,
+  ModelOutcomeKind,
+  TurnResult,
+} from '../ports/image-model.ts';
+import {
+  classifyError,
+  classifyResponse,
+  type ResponseLike,
+  type TurnClassification,
+} from './classify-outcome.ts';
+
+/**
+ * The ImageModel port over @google/genai: Gemini API (API key) or Vertex AI (ADC), or any server
+ * speaking the Gemini REST protocol (the offline stand-in) through `baseUrl`.
+ *
+ * One attempt per call: no SDK retries (the pipeline owns the retry policy), so every outcome,
+ * errors included, comes back classified rather than thrown. The only thing that throws is
+ * `request.onTurn`, whose error is passed on so a caller can stop a refinement early.
+ */
+
+/** Extra detail on non-image outcomes, beyond the port's fields (read by `outcomeError`). */
+export interface GeminiOutcomeExtras {
+  blockReason?: string;
+  finishMessage?: string;
+}
+export type GeminiModelOutcome = ModelOutcome & GeminiOutcomeExtras;
+
+export interface GeminiImageModelOptions {
+  backend: GeminiBackend;
+  /** Recorded as `ImageModel.backend` (e.g. 'offline-stand-in'); default the backend kind. */
+  label?: string;
+}
+
+export function createGeminiImageModel(options: GeminiImageModelOptions): ImageModel {
+  const { backend } = options;
+  // Setting baseUrl explicitly wins over GOOGLE_GEMINI_BASE_URL, which the SDK reads itself.
+  const httpOptions = backend.baseUrl ? { baseUrl: backend.baseUrl } : undefined;
+  const ai =
+    backend.kind === 'gemini-api'
+      ? new GoogleGenAI({ apiKey: backend.apiKey, ...(httpOptions ? { httpOptions } : {}) })
+      : new GoogleGenAI({
+          vertexai: true,
+          project: backend.project,
+          location: backend.location,
+          ...(httpOptions ? { httpOptions } : {}),
+        });
+  const secrets = backend.kind === 'gemini-api' ? [backend.apiKey] : [];
+
+  return {
+    backend: options.label ?? backend.kind,
+    generate: (request) => generate(ai, request, secrets),
+  };
+}
+
+function configFor(request: ImageRequest): GenerateContentConfig {
+  const imageConfig = {
+    ...(request.aspectRatio ? { aspectRatio: request.aspectRatio } : {}),
+    ...(request.imageSize ? { imageSize: request.imageSize } : {}),
+  };
+  return {
+    responseModalities: ['IMAGE', 'TEXT'],
+    ...(Object.keys(imageConfig).length > 0 ? { imageConfig } : {}),
+    // Per attempt; there is exactly one attempt because retryOptions is never set.
+    httpOptions: { timeout: request.timeoutMs },
+    // Continuation would let the SDK make extra requests on its own: one call, one request.
+    automaticContinuation: false,
+  };
+}
+
+async function generate(
+  ai: GoogleGenAI,
+  request: ImageRequest,
+  secrets: readonly string[],
+): Promise<GeminiModelOutcome> {
+  const started = performance.now();
+  const config = configFor(request);
+  const firstParts: Part[] = [
+    ...request.images.map((image) => ({
+      inlineData: { mimeType: image.mimeType, data: image.bytes.toString('base64') },
+    })),
+    { text: request.turns[0] ?? '' },
+  ];
+  // A chat keeps history, images and thought signatures between turns; one turn needs none of it.
+  const chat = request.turns.length > 1 ? ai.chats.create({ model: request.model, config }) : undefined;
+
+  let usage: Usage = { ...ZERO_USAGE };
+  const turns: TurnResult[] = [];
+  let last: { classification: TurnClassification; modelVersion?: string } | undefined;
+
+  for (const [index, prompt] of request.turns.entries()) {
+    const parts = index === 0 ? firstParts : [{ text: prompt }];
+    let response: ResponseLike;
+    try {
+      response = chat
+        ? await chat.sendMessage({ message: parts })
+        : await ai.models.generateContent({
+            model: request.model,
+            contents: [{ role: 'user', parts }],
+            config,
+          });
+    } catch (error) {
+      const failure = classifyError(error, secrets);
+      return {
+        kind: failure.kind,
+        message: index > 0 ? `Turn ${index + 1} of ${request.turns.length}: ${failure.message}` : failure.message,
+        ...(failure.status === undefined ? {} : { status: failure.status }),
+        ...(failure.retryAfterMs === undefined ? {} : { retryAfterMs: failure.retryAfterMs }),
+        usage,
+        turns,
+        ...(last?.modelVersion ? { modelVersion: last.modelVersion } : {}),
+        modelMs: elapsed(started),
+      };
+    }
+
+    const classification = classifyResponse(response);
+    const turnUsage = usageFromMetadata(response.usageMetadata);
+    const turn: TurnResult = {
+      usage: turnUsage,
+      ...(classification.finishReason ? { finishReason: classification.finishReason } : {}),
+      ...(classification.text === undefined ? {} : { text: classification.text }),
+    };
+    usage = addUsage(usage, turnUsage);
+    turns.push(turn);
+    last = {
+      classification,
+      ...(response.modelVersion ? { modelVersion: response.modelVersion } : {}),
+    };
+    if (classification.kind !== 'image') break;
+    // Outside any try: an error from the caller's callback ends the refinement as it is.
+    request.onTurn?.(turn, index);
+  }
+
+  if (!last) {
+    // No turns requested: nothing was sent, nothing billed.
+    return failed('no-image', 'The request had no prompt turns.', usage, turns, started);
+  }
+  const { classification, modelVersion } = last;
+  const common = {
+    usage,
+    turns,
+    ...(modelVersion ? { modelVersion } : {}),
+    ...(classification.finishReason ? { finishReason: classification.finishReason } : {}),
+    ...(classification.text === undefined ? {} : { text: classification.text }),
+    modelMs: elapsed(started),
+  };
+  if (classification.kind === 'image') return { ...common, kind: 'image', image: classification.image };
+  const turnNote =
+    request.turns.length > 1 ? `Turn ${turns.length} of ${request.turns.length}: ` : '';
+  return {
+    ...common,
+    kind: classification.kind,
+    message: `${turnNote}${classification.message}`,
+    ...(classification.blockReason ? { blockReason: classification.blockReason } : {}),
+    ...(classification.finishMessage ? { finishMessage: classification.finishMessage } : {}),
+  };
+}
+
+function failed(
+  kind: Exclude<ModelOutcomeKind, 'image'>,
+  message: string,
+  usage: Usage,
+  turns: TurnResult[],
+  started: number,
+): GeminiModelOutcome {
+  return { kind, message, usage, turns, modelMs: elapsed(started) };
+}
+
+function elapsed(started: number): number {
+  return Math.round(performance.now() - started);
+}

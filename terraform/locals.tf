@@ -1,0 +1,74 @@
+data "google_project" "this" {
+  project_id = var.project_id
+}
+
+locals {
+  labels = merge({ app = "bananaflow" }, var.labels)
+
+  use_vertex = var.gemini_backend == "vertex-ai"
+
+  # Written by `npm run package`: { "<function>": { zip, sha256, bytes, entryPoint } }, zip paths
+  # relative to the manifest's directory.
+  manifest     = jsondecode(file(var.package_manifest_path))
+  manifest_dir = dirname(var.package_manifest_path)
+  function_keys = {
+    ingest      = "ingest"
+    worker      = "worker"
+    dead_letter = "dead-letter"
+  }
+
+  bucket_names = {
+    input   = "${var.name_prefix}-${var.project_id}-input"
+    output  = "${var.name_prefix}-${var.project_id}-output"
+    sources = "${var.name_prefix}-${var.project_id}-sources"
+  }
+
+  # Temporary pipeline state (claims, persisted model results) lives under this prefix.
+  state_prefix = "_bananaflow/"
+
+  # A claim must outlive the longest run of the worker, or a redelivery takes over live work.
+  lease_ms = (var.worker_timeout_seconds + 60) * 1000
+
+  # Pub/Sub waits this long for the worker's push response before redelivering (max 600 s).
+  jobs_ack_deadline_seconds = min(600, var.worker_timeout_seconds + 30)
+
+  # Environment read by shared/config.ts, per function (functions.tf merges in the conditional
+  # parts). Topic and bucket names come from the resources, never from strings.
+  model_overrides_env = var.model_overrides_json == "" ? {} : { BANANAFLOW_MODEL_OVERRIDES = var.model_overrides_json }
+
+  ingest_env = {
+    LOG_LEVEL                    = var.log_level
+    BANANAFLOW_INPUT_BUCKET      = google_storage_bucket.input.name
+    BANANAFLOW_OUTPUT_BUCKET     = google_storage_bucket.output.name
+    BANANAFLOW_JOBS_TOPIC        = google_pubsub_topic.jobs.name
+    BANANAFLOW_MODEL             = var.model
+    BANANAFLOW_MAX_EVENT_AGE_MS  = tostring(var.max_event_age_seconds * 1000)
+    BANANAFLOW_MAX_SIDECAR_BYTES = tostring(var.max_sidecar_bytes)
+  }
+
+  # Vertex AI: the SDK reads these three; no key anywhere. Gemini API: GEMINI_API_KEY comes from
+  # Secret Manager through secret_environment_variables (functions.tf), never from here.
+  vertex_env = local.use_vertex ? {
+    GOOGLE_GENAI_USE_VERTEXAI = "true"
+    GOOGLE_CLOUD_PROJECT      = var.project_id
+    GOOGLE_CLOUD_LOCATION     = var.vertex_location
+  } : {}
+
+  worker_env = {
+    LOG_LEVEL                   = var.log_level
+    BANANAFLOW_INPUT_BUCKET     = google_storage_bucket.input.name
+    BANANAFLOW_OUTPUT_BUCKET    = google_storage_bucket.output.name
+    BANANAFLOW_RESULTS_TOPIC    = google_pubsub_topic.results.name
+    BANANAFLOW_MODEL            = var.model
+    BANANAFLOW_MODEL_TIMEOUT_MS = tostring(var.model_timeout_seconds * 1000)
+    BANANAFLOW_LEASE_MS         = tostring(local.lease_ms)
+    BANANAFLOW_MAX_INPUT_BYTES  = tostring(var.max_input_bytes)
+    BANANAFLOW_MAX_INPUT_PIXELS = tostring(var.max_input_pixels)
+  }
+
+  dead_letter_env = {
+    LOG_LEVEL                = var.log_level
+    BANANAFLOW_OUTPUT_BUCKET = google_storage_bucket.output.name
+    BANANAFLOW_RESULTS_TOPIC = google_pubsub_topic.results.name
+  }
+}

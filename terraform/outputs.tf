@@ -1,0 +1,59 @@
+output "input_bucket" {
+  description = "Bucket to upload images and sidecars to (each upload triggers ingest)."
+  value       = google_storage_bucket.input.name
+}
+
+output "output_bucket" {
+  description = "Bucket the pipeline writes edited images, metadata and error records to (temporary state under _bananaflow/)."
+  value       = google_storage_bucket.output.name
+}
+
+output "source_bucket" {
+  description = "Bucket holding the function source zips."
+  value       = google_storage_bucket.sources.name
+}
+
+output "topics" {
+  description = "Pub/Sub topics: name and id of jobs, results and dead-letter."
+  value = {
+    jobs        = { name = google_pubsub_topic.jobs.name, id = google_pubsub_topic.jobs.id }
+    results     = { name = google_pubsub_topic.results.name, id = google_pubsub_topic.results.id }
+    dead_letter = { name = google_pubsub_topic.dead_letter.name, id = google_pubsub_topic.dead_letter.id }
+  }
+}
+
+output "subscriptions" {
+  description = "Pub/Sub subscriptions: the worker's push subscription, the dead-letter push and pull (archive) subscriptions, and the results pull subscription (null when disabled)."
+  value = {
+    jobs_push           = google_pubsub_subscription.jobs_push.name
+    dead_letter_push    = google_pubsub_subscription.dead_letter_push.name
+    dead_letter_archive = google_pubsub_subscription.dead_letter_archive.name
+    results_pull        = try(google_pubsub_subscription.results_pull[0].name, null)
+  }
+}
+
+output "function_urls" {
+  description = "HTTPS URLs of the three functions (authenticated; internal-only ingress by default)."
+  value = {
+    ingest      = google_cloudfunctions2_function.ingest.service_config[0].uri
+    worker      = google_cloudfunctions2_function.worker.service_config[0].uri
+    dead_letter = google_cloudfunctions2_function.dead_letter.service_config[0].uri
+  }
+}
+
+output "service_accounts" {
+  description = "Service account emails: one runtime account per function, the trigger, the push invoker and the build account."
+  value = {
+    ingest      = google_service_account.ingest.email
+    worker      = google_service_account.worker.email
+    dead_letter = google_service_account.dead_letter.email
+    trigger     = google_service_account.trigger.email
+    invoker     = google_service_account.invoker.email
+    build       = google_service_account.build.email
+  }
+}
+
+output "upload_example_command" {
+  description = "Ready-to-copy command that uploads the repository's example drop (run it from the repository root)."
+  value       = "gcloud storage cp -r examples/drop/* gs://${google_storage_bucket.input.name}/"
+}
