@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { BananaError } from './errors.ts';
 import { modelOverrideSchema } from './catalog/model-catalog.ts';
+import { BananaError } from './errors.ts';
 
 /**
  * Configuration, parsed once at the start of an entry point from the environment. Never read at

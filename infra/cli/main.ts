@@ -10,7 +10,13 @@ import { planDrop } from '../../shared/pipeline/plan-drop.ts';
 import { planSidecar } from '../../shared/pipeline/plan-sidecar.ts';
 import { silentLogger } from '../../shared/ports/logger.ts';
 import { classifyDropFile } from '../../shared/sidecar/drop-files.ts';
-import { INPUT_BUCKET, localPipeline, newRunId, readDropImageSizes, runDrop } from '../runner/run-drop.ts';
+import {
+  INPUT_BUCKET,
+  localPipeline,
+  newRunId,
+  readDropImageSizes,
+  runDrop,
+} from '../runner/run-drop.ts';
 import { imageModelForEnv } from './image-model-for-env.ts';
 import { planTable, problemLines, progressReporter, summaryText, usd } from './render.ts';
 
@@ -34,22 +40,41 @@ const OPTIONS = {
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
 
+/** Where the CLI writes: results to `out`, progress and diagnostics to `err`. */
+export interface CliIo {
+  out: TextSink;
+  err: TextSink;
+}
+export interface TextSink {
+  write(text: string): unknown;
+  isTTY?: boolean;
+}
+
 /** The CLI; returns the exit code. `env` and the streams are injectable for tests. */
 export async function main(
   argv: string[],
   env: NodeJS.ProcessEnv = process.env,
-  io: { out: NodeJS.WriteStream; err: NodeJS.WriteStream } = { out: process.stdout, err: process.stderr },
+  io: { out: NodeJS.WriteStream; err: NodeJS.WriteStream } = {
+    out: process.stdout,
+    err: process.stderr,
+  },
 ): Promise<number> {
   const say = (text: string) => io.err.write(`${text}\n`);
   try {
-    const { values, positionals } = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true });
+    const { values, positionals } = parseArgs({
+      args: argv,
+      options: OPTIONS,
+      allowPositionals: true,
+    });
     const [command, target] = positionals;
     if (values.help || !command) {
       io.out.write(`${USAGE}\n`);
       return command || values.help ? 0 : 2;
     }
     if (!target) {
-      say(`bananaflow ${command}: missing <${command === 'validate' ? 'sidecar-or-folder' : 'drop-folder'}>.\n\n${USAGE}`);
+      say(
+        `bananaflow ${command}: missing <${command === 'validate' ? 'sidecar-or-folder' : 'drop-folder'}>.\n\n${USAGE}`,
+      );
       return 2;
     }
     const config = loadConfig(env);
@@ -58,17 +83,23 @@ export async function main(
       const raw = values[name];
       if (raw === undefined || typeof raw !== 'string') return undefined;
       const value = Number(raw);
-      if (!Number.isFinite(value) || value <= 0) throw new Error(`--${name} must be a positive number, not "${raw}"`);
+      if (!Number.isFinite(value) || value <= 0)
+        throw new Error(`--${name} must be a positive number, not "${raw}"`);
       return value;
     };
     switch (command) {
       case 'run':
-        return await run(target, values.out, { config, catalog, json: values.json, io, say }, {
-          maxUsd: number('max-usd'),
-          concurrency: number('concurrency'),
-          maxAttempts: number('max-attempts'),
-          latencyMs: number('stand-in-latency-ms'),
-        });
+        return await run(
+          target,
+          values.out,
+          { config, catalog, json: values.json, io, say },
+          {
+            maxUsd: number('max-usd'),
+            concurrency: number('concurrency'),
+            maxAttempts: number('max-attempts'),
+            latencyMs: number('stand-in-latency-ms'),
+          },
+        );
       case 'estimate':
       case 'validate':
         return await plan(command, target, { config, catalog, json: values.json, io, say });
@@ -90,7 +121,7 @@ interface Ctx {
   config: Config;
   catalog: ReturnType<typeof loadModelCatalog>;
   json: boolean;
-  io: { out: NodeJS.WriteStream; err: NodeJS.WriteStream };
+  io: CliIo;
   say: (text: string) => void;
 }
 
@@ -98,7 +129,12 @@ async function run(
   dropDir: string,
   outOption: string | undefined,
   ctx: Ctx,
-  opts: { maxUsd?: number | undefined; concurrency?: number | undefined; maxAttempts?: number | undefined; latencyMs?: number | undefined },
+  opts: {
+    maxUsd?: number | undefined;
+    concurrency?: number | undefined;
+    maxAttempts?: number | undefined;
+    latencyMs?: number | undefined;
+  },
 ): Promise<number> {
   await requireFolder(dropDir);
   const outDir = outOption ?? join(dirname(resolve(dropDir)), `${basename(resolve(dropDir))}-out`);
@@ -119,7 +155,9 @@ async function run(
       ...(opts.maxUsd !== undefined ? { maxUsd: opts.maxUsd } : {}),
       onPlanned: (plan) => {
         if (ctx.json) return;
-        ctx.say(`Planned ${plan.jobs.length} jobs from ${plan.sidecars.length} sidecars; estimated ${usd(plan.estimatedCostUsd)} (price table ${ctx.catalog.priceTableVersion}).`);
+        ctx.say(
+          `Planned ${plan.jobs.length} jobs from ${plan.sidecars.length} sidecars; estimated ${usd(plan.estimatedCostUsd)} (price table ${ctx.catalog.priceTableVersion}).`,
+        );
         for (const line of problemLines(plan)) ctx.say(line);
       },
       onJobDone: (row, p) => {
@@ -130,8 +168,11 @@ async function run(
       ctx.io.out.write(`${JSON.stringify(summary, null, 2)}\n`);
     } else {
       if (summary.refused) ctx.say(`Refused to run: ${summary.refused}. Nothing was spent.`);
-      ctx.io.out.write(`\n${summaryText(summary)}\n\nOutputs: ${summary.outDir}\nSummary: ${summary.summaryFiles.json}\n         ${summary.summaryFiles.csv}\n`);
-      if (choice.offline) ctx.io.out.write('(offline stand-in: set GEMINI_API_KEY to call Gemini)\n');
+      ctx.io.out.write(
+        `\n${summaryText(summary)}\n\nOutputs: ${summary.outDir}\nSummary: ${summary.summaryFiles.json}\n         ${summary.summaryFiles.csv}\n`,
+      );
+      if (choice.offline)
+        ctx.io.out.write('(offline stand-in: set GEMINI_API_KEY to call Gemini)\n');
     }
     if (summary.refused) return 2;
     return summary.failed > 0 || summary.sidecarProblems.length > 0 ? 1 : 0;
@@ -146,10 +187,19 @@ async function plan(command: 'estimate' | 'validate', target: string, ctx: Ctx):
   const dropDir = info.isDirectory() ? target : dirname(target);
   const scratch = await mkdtemp(join(tmpdir(), 'bananaflow-plan-'));
   try {
-    const { planner, store } = localPipeline({ dropDir, outDir: scratch, catalog: ctx.catalog, config: ctx.config, log: silentLogger });
+    const { planner, store } = localPipeline({
+      dropDir,
+      outDir: scratch,
+      catalog: ctx.catalog,
+      config: ctx.config,
+      log: silentLogger,
+    });
     const runId = newRunId();
     const listing = await store.list(INPUT_BUCKET, '');
-    const sizes = await readDropImageSizes(resolve(dropDir), listing.map((o) => o.name));
+    const sizes = await readDropImageSizes(
+      resolve(dropDir),
+      listing.map((o) => o.name),
+    );
     const imageSize = (name: string) => sizes.get(name);
     let dropPlan: Awaited<ReturnType<typeof planDrop>>;
     if (info.isDirectory()) {
@@ -157,31 +207,68 @@ async function plan(command: 'estimate' | 'validate', target: string, ctx: Ctx):
     } else {
       const name = basename(target);
       const file = classifyDropFile(name);
-      const kind = file.kind === 'image-sidecar' ? 'image' : file.kind === 'folder-sidecar' ? 'folder' : file.kind === 'manifest' ? 'manifest' : undefined;
-      if (!kind) throw new Error(`${target} is not a sidecar: name it IMAGE.edit.json, _edit.json or NAME.jobs.json`);
-      const objects = new Map(listing.map((o) => [o.name, { name: o.name, generation: o.generation }]));
-      const sidecar = await planSidecar(planner, { name, kind }, { runId, objects, missingInputs: 'error', imageSize });
-      dropPlan = { jobs: sidecar.jobs, sidecars: [sidecar], uncovered: [], estimatedCostUsd: sidecar.estimatedCostUsd };
+      const kind =
+        file.kind === 'image-sidecar'
+          ? 'image'
+          : file.kind === 'folder-sidecar'
+            ? 'folder'
+            : file.kind === 'manifest'
+              ? 'manifest'
+              : undefined;
+      if (!kind)
+        throw new Error(
+          `${target} is not a sidecar: name it IMAGE.edit.json, _edit.json or NAME.jobs.json`,
+        );
+      const objects = new Map(
+        listing.map((o) => [o.name, { name: o.name, generation: o.generation }]),
+      );
+      const sidecar = await planSidecar(
+        planner,
+        { name, kind },
+        { runId, objects, missingInputs: 'error', imageSize },
+      );
+      dropPlan = {
+        jobs: sidecar.jobs,
+        sidecars: [sidecar],
+        uncovered: [],
+        estimatedCostUsd: sidecar.estimatedCostUsd,
+      };
     }
     const problems = dropPlan.sidecars.flatMap((s) => s.problems);
     if (ctx.json) {
-      ctx.io.out.write(`${JSON.stringify({
-        ok: problems.length === 0,
-        sidecars: dropPlan.sidecars.map((s) => ({ file: s.sidecar, jobs: s.jobs.length, problems: s.problems.map((p) => p.toJSON()) })),
-        jobs: command === 'estimate' ? dropPlan.jobs : dropPlan.jobs.length,
-        estimatedCostUsd: dropPlan.estimatedCostUsd,
-        priceTableVersion: ctx.catalog.priceTableVersion,
-        uncoveredImages: dropPlan.uncovered,
-      }, null, 2)}\n`);
+      ctx.io.out.write(
+        `${JSON.stringify(
+          {
+            ok: problems.length === 0,
+            sidecars: dropPlan.sidecars.map((s) => ({
+              file: s.sidecar,
+              jobs: s.jobs.length,
+              problems: s.problems.map((p) => p.toJSON()),
+            })),
+            jobs: command === 'estimate' ? dropPlan.jobs : dropPlan.jobs.length,
+            estimatedCostUsd: dropPlan.estimatedCostUsd,
+            priceTableVersion: ctx.catalog.priceTableVersion,
+            uncoveredImages: dropPlan.uncovered,
+          },
+          null,
+          2,
+        )}\n`,
+      );
       return problems.length === 0 ? 0 : 1;
     }
     for (const s of dropPlan.sidecars) {
-      ctx.io.out.write(`${s.problems.length === 0 ? '✓' : '✗'} ${s.sidecar}: ${s.jobs.length} jobs${s.problems.length ? `, ${s.problems.length} problems` : ''}\n`);
+      ctx.io.out.write(
+        `${s.problems.length === 0 ? '✓' : '✗'} ${s.sidecar}: ${s.jobs.length} jobs${s.problems.length ? `, ${s.problems.length} problems` : ''}\n`,
+      );
     }
     for (const line of problemLines(dropPlan)) ctx.io.out.write(`${line}\n`);
-    if (dropPlan.uncovered.length > 0) ctx.io.out.write(`Images no sidecar covers: ${dropPlan.uncovered.join(', ')}\n`);
-    if (command === 'estimate' && dropPlan.jobs.length > 0) ctx.io.out.write(`\n${planTable(dropPlan)}\n`);
-    ctx.io.out.write(`\n${dropPlan.jobs.length} jobs, estimated ${usd(dropPlan.estimatedCostUsd)} at list prices (price table ${ctx.catalog.priceTableVersion}).\n`);
+    if (dropPlan.uncovered.length > 0)
+      ctx.io.out.write(`Images no sidecar covers: ${dropPlan.uncovered.join(', ')}\n`);
+    if (command === 'estimate' && dropPlan.jobs.length > 0)
+      ctx.io.out.write(`\n${planTable(dropPlan)}\n`);
+    ctx.io.out.write(
+      `\n${dropPlan.jobs.length} jobs, estimated ${usd(dropPlan.estimatedCostUsd)} at list prices (price table ${ctx.catalog.priceTableVersion}).\n`,
+    );
     return problems.length === 0 ? 0 : 1;
   } finally {
     await rm(scratch, { recursive: true, force: true });
@@ -190,5 +277,6 @@ async function plan(command: 'estimate' | 'validate', target: string, ctx: Ctx):
 
 async function requireFolder(path: string) {
   const info = await stat(path).catch(() => undefined);
-  if (!info?.isDirectory()) throw new Error(`${path} is not a folder (give the drop folder to run)`);
+  if (!info?.isDirectory())
+    throw new Error(`${path} is not a folder (give the drop folder to run)`);
 }

@@ -1,4 +1,5 @@
 import type { DropPlan } from '../../shared/pipeline/plan-drop.ts';
+import type { TextSink } from './main.ts';
 import type { RunProgress, RunSummary, SummaryRow } from '../runner/run-drop.ts';
 
 /** Terminal output of the CLI: a progress bar on a TTY, plain lines otherwise, then tables. */
@@ -13,7 +14,12 @@ export function table(rows: ReadonlyArray<ReadonlyArray<string>>): string {
     });
   }
   return rows
-    .map((row) => row.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join('  ').trimEnd())
+    .map((row) =>
+      row
+        .map((cell, i) => cell.padEnd(widths[i] ?? 0))
+        .join('  ')
+        .trimEnd(),
+    )
     .join('\n');
 }
 
@@ -39,7 +45,7 @@ export function problemLines(plan: DropPlan): string[] {
   );
 }
 
-export function progressReporter(stream: NodeJS.WriteStream) {
+export function progressReporter(stream: TextSink) {
   const tty = stream.isTTY === true;
   let lastDraw = 0;
   return {
@@ -78,7 +84,10 @@ export function summaryText(summary: RunSummary): string {
       `${summary.tokens.input} / ${summary.tokens.output} / ${summary.tokens.thoughts}`,
     ],
     ['estimated cost', usd(summary.estimatedCostUsd)],
-    ['cost (from reported usage)', `${usd(summary.costUsd)} (price table ${summary.priceTableVersion})`],
+    [
+      'cost (from reported usage)',
+      `${usd(summary.costUsd)} (price table ${summary.priceTableVersion})`,
+    ],
   ];
   return table(rows);
 }

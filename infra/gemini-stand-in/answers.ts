@@ -46,7 +46,11 @@ export async function prepareRequest(
   }
   const imageSize = config.imageConfig?.imageSize;
   // Models without sizes (2.5 Flash Image) ignore the field; Pro rejects unknown ones ("2k").
-  if (imageSize !== undefined && model.imageSizes.length > 0 && !model.imageSizes.includes(imageSize)) {
+  if (
+    imageSize !== undefined &&
+    model.imageSizes.length > 0 &&
+    !model.imageSizes.includes(imageSize)
+  ) {
     throw new BadRequestError(
       `* GenerateContentRequest.generation_config.image_config.image_size: unsupported image size "${imageSize}" (use ${model.imageSizes.join(', ')}).`,
     );
@@ -102,8 +106,14 @@ export async function imageAnswer(request: PreparedRequest): Promise<WireGenerat
   if (request.model.thinking) {
     // Thinking models send interim images flagged as thoughts before the final one.
     const interim = await renderThoughtImage(prompt);
-    parts.push({ thought: true, inlineData: { mimeType: 'image/png', data: interim.toString('base64') } });
-    parts.push({ inlineData: { mimeType: 'image/png', data }, thoughtSignature: thoughtSignatureFor(data) });
+    parts.push({
+      thought: true,
+      inlineData: { mimeType: 'image/png', data: interim.toString('base64') },
+    });
+    parts.push({
+      inlineData: { mimeType: 'image/png', data },
+      thoughtSignature: thoughtSignatureFor(data),
+    });
   } else {
     parts.push({ inlineData: { mimeType: 'image/png', data } });
   }
@@ -126,7 +136,11 @@ export const REFUSAL_TEXT =
 export function textOnlyAnswer(request: PreparedRequest): WireGenerateContentResponse {
   return {
     candidates: [
-      { content: { role: 'model', parts: [{ text: REFUSAL_TEXT }] }, finishReason: 'STOP', index: 0 },
+      {
+        content: { role: 'model', parts: [{ text: REFUSAL_TEXT }] },
+        finishReason: 'STOP',
+        index: 0,
+      },
     ],
     usageMetadata: usageMetadata({
       promptText: request.promptText,
@@ -165,5 +179,9 @@ export function blockedOutputAnswer(request: PreparedRequest): WireGenerateConte
 }
 
 export function emptyCandidatesAnswer(request: PreparedRequest): WireGenerateContentResponse {
-  return { candidates: [], usageMetadata: promptOnlyUsage(request, false), modelVersion: request.model.id };
+  return {
+    candidates: [],
+    usageMetadata: promptOnlyUsage(request, false),
+    modelVersion: request.model.id,
+  };
 }

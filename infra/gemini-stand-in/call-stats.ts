@@ -48,7 +48,8 @@ export class CallStats {
   record(call: CallRecord, usage?: WireUsageMetadata): void {
     this.byOutcome.set(call.outcome, (this.byOutcome.get(call.outcome) ?? 0) + 1);
     this.calls.push(call);
-    if (this.calls.length > MAX_CALL_RECORDS) this.calls.splice(0, this.calls.length - MAX_CALL_RECORDS);
+    if (this.calls.length > MAX_CALL_RECORDS)
+      this.calls.splice(0, this.calls.length - MAX_CALL_RECORDS);
     if (usage) this.billed.add(usage);
   }
 

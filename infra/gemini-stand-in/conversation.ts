@@ -55,7 +55,10 @@ export function readConversation(body: unknown): Conversation {
  * gives it back exactly, as the real Pro model does (it answers 400 otherwise).
  */
 export function thoughtSignatureFor(imageData: string): string {
-  return createHash('sha256').update('stand-in-thought-signature').update(imageData).digest('base64');
+  return createHash('sha256')
+    .update('stand-in-thought-signature')
+    .update(imageData)
+    .digest('base64');
 }
 
 /** The first model turn whose image came back without its signature, if any. */

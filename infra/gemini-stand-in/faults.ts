@@ -19,8 +19,7 @@ export type FaultOutcome = (typeof FAULT_OUTCOMES)[number];
 
 export type Fault =
   /** An HTTP error in Google's JSON shape; `retryDelay` (e.g. "2s") goes into RetryInfo on a 429. */
-  | { status: number; retryDelay?: string; message?: string }
-  | { outcome: FaultOutcome };
+  { status: number; retryDelay?: string; message?: string } | { outcome: FaultOutcome };
 
 /** What a fault schedule may look at to decide. */
 export interface RequestInfo {
@@ -83,7 +82,9 @@ export class DirectiveError extends Error {
 function parseStatus(value: string): number {
   const status = Number(value.trim());
   if (!Number.isInteger(status) || status < 400 || status > 599) {
-    throw new DirectiveError(`stand-in directive: "${value}" is not an HTTP error status (400-599)`);
+    throw new DirectiveError(
+      `stand-in directive: "${value}" is not an HTTP error status (400-599)`,
+    );
   }
   return status;
 }
@@ -91,7 +92,8 @@ function parseStatus(value: string): number {
 /** "2s", "1.5s" or "500ms" as a Google duration string ("0.5s"). */
 function parseDelay(value: string): string {
   const match = /^\s*(\d+(?:\.\d+)?)\s*(ms|s)\s*$/.exec(value);
-  if (!match?.[1]) throw new DirectiveError(`stand-in directive: bad retry-delay "${value}" (use 2s or 500ms)`);
+  if (!match?.[1])
+    throw new DirectiveError(`stand-in directive: bad retry-delay "${value}" (use 2s or 500ms)`);
   const amount = Number(match[1]);
   const seconds = match[2] === 'ms' ? amount / 1000 : amount;
   return `${seconds}s`;
@@ -105,7 +107,10 @@ export function parseDirectives(text: string): Directives {
     const value = match[2] ?? '';
     switch (name) {
       case 'fail':
-        directives.fail = value.split(',').filter((s) => s.trim() !== '').map(parseStatus);
+        directives.fail = value
+          .split(',')
+          .filter((s) => s.trim() !== '')
+          .map(parseStatus);
         break;
       case 'always':
         directives.always = parseStatus(value);

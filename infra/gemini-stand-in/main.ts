@@ -39,7 +39,9 @@ const standIn = await startGeminiStandIn({
 });
 console.log(`Gemini stand-in listening on ${standIn.url}`);
 console.log(`  export GOOGLE_GEMINI_BASE_URL=${standIn.url} GEMINI_API_KEY=stand-in`);
-console.log(`  stats: curl ${standIn.url}/__standin/stats   reset: curl -X POST ${standIn.url}/__standin/reset`);
+console.log(
+  `  stats: curl ${standIn.url}/__standin/stats   reset: curl -X POST ${standIn.url}/__standin/reset`,
+);
 
 let stopping = false;
 async function stop(signal: string) {

@@ -82,7 +82,7 @@ export function statusName(code: number): string {
 const DEFAULT_MESSAGES: Readonly<Record<number, string>> = {
   400: 'Request contains an invalid argument.',
   401: 'Request had invalid authentication credentials.',
-  403: 'Method doesn\'t allow unregistered callers (callers without established identity). Please use API Key or other form of API consumer identity to call this API.',
+  403: "Method doesn't allow unregistered callers (callers without established identity). Please use API Key or other form of API consumer identity to call this API.",
   404: 'Requested entity was not found.',
   429: 'You exceeded your current quota, please check your plan and billing details.',
   500: 'An internal error has occurred. Please retry or report in https://developers.generativeai.google/guide/troubleshooting',
@@ -123,7 +123,15 @@ export function quotaError(model: string, retryDelay: string): GoogleErrorBody {
           },
         ],
       },
-      { '@type': 'type.googleapis.com/google.rpc.Help', links: [{ description: 'Learn more about Gemini API quotas', url: 'https://ai.google.dev/gemini-api/docs/rate-limits' }] },
+      {
+        '@type': 'type.googleapis.com/google.rpc.Help',
+        links: [
+          {
+            description: 'Learn more about Gemini API quotas',
+            url: 'https://ai.google.dev/gemini-api/docs/rate-limits',
+          },
+        ],
+      },
       { '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay },
     ],
   );

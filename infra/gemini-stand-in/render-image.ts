@@ -123,7 +123,11 @@ export async function renderEditedImage(options: {
       : sharp({
           create: { width: drawWidth, height: drawHeight, channels: 3, background: '#808080' },
         });
-  const drawn = await base.composite(layers).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+  const drawn = await base
+    .composite(layers)
+    .removeAlpha()
+    .raw()
+    .toBuffer({ resolveWithObject: true });
   return sharp(drawn.data, { raw: drawn.info })
     .resize(options.width, options.height, { kernel: 'nearest', fit: 'fill' })
     .png({ compressionLevel: 6, adaptiveFiltering: false })

@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { type ModelCatalog, loadModelCatalog } from '../../shared/catalog/model-catalog.ts';
+import { loadModelCatalog, type ModelCatalog } from '../../shared/catalog/model-catalog.ts';
 import {
   blockedOutputAnswer,
   blockedPromptAnswer,
@@ -77,7 +77,9 @@ export interface GeminiStandIn {
 const MAX_BODY_BYTES = 20 * 1024 * 1024;
 const GENERATE_PATH = /\/models\/([^/:]+):generateContent$/;
 
-export async function startGeminiStandIn(options: GeminiStandInOptions = {}): Promise<GeminiStandIn> {
+export async function startGeminiStandIn(
+  options: GeminiStandInOptions = {},
+): Promise<GeminiStandIn> {
   const catalog = options.catalog ?? loadModelCatalog();
   const stats = new CallStats();
   const directiveFaults = new DirectiveFaults();
@@ -99,8 +101,15 @@ export async function startGeminiStandIn(options: GeminiStandInOptions = {}): Pr
     const raw = await readBody(req);
     const callNumber = stats.nextCallNumber();
     let info: RequestInfo = { callNumber, model, requestKey: requestKey(model, []), prompt: '' };
-    const finish = (outcome: CallOutcome, status: number, usage?: WireGenerateContentResponse['usageMetadata']) =>
-      stats.record({ callNumber, model, requestKey: info.requestKey, prompt: info.prompt, outcome, status }, usage);
+    const finish = (
+      outcome: CallOutcome,
+      status: number,
+      usage?: WireGenerateContentResponse['usageMetadata'],
+    ) =>
+      stats.record(
+        { callNumber, model, requestKey: info.requestKey, prompt: info.prompt, outcome, status },
+        usage,
+      );
     const fail = (status: number, body: GoogleErrorBody) => {
       finish(`http-${status}`, status);
       sendJson(res, status, body);
@@ -108,7 +117,10 @@ export async function startGeminiStandIn(options: GeminiStandInOptions = {}): Pr
 
     if (raw === undefined) {
       await wait(latencyMs);
-      return fail(400, googleError(400, `Request payload size exceeds the limit: ${MAX_BODY_BYTES} bytes.`));
+      return fail(
+        400,
+        googleError(400, `Request payload size exceeds the limit: ${MAX_BODY_BYTES} bytes.`),
+      );
     }
     let body: WireGenerateContentRequest;
     let conversation: ReturnType<typeof readConversation>;
@@ -117,7 +129,8 @@ export async function startGeminiStandIn(options: GeminiStandInOptions = {}): Pr
       conversation = readConversation(body);
     } catch (error) {
       await wait(latencyMs);
-      const message = error instanceof BadRequestError ? error.message : 'Invalid JSON payload received.';
+      const message =
+        error instanceof BadRequestError ? error.message : 'Invalid JSON payload received.';
       return fail(400, googleError(400, message));
     }
     info = {
@@ -183,7 +196,9 @@ export async function startGeminiStandIn(options: GeminiStandInOptions = {}): Pr
       case 'malformed':
         finish('malformed', 200);
         res.writeHead(200, { 'content-type': 'text/html; charset=UTF-8' });
-        res.end('<html><body>upstream connect error or disconnect/reset before headers</body></html>');
+        res.end(
+          '<html><body>upstream connect error or disconnect/reset before headers</body></html>',
+        );
         return;
       case 'truncated': {
         const text = JSON.stringify(await imageAnswer(prepared));
@@ -211,7 +226,8 @@ export async function startGeminiStandIn(options: GeminiStandInOptions = {}): Pr
 
   async function route(req: IncomingMessage, res: ServerResponse) {
     const path = new URL(req.url ?? '/', 'http://stand-in').pathname;
-    if (req.method === 'GET' && path === '/__standin/stats') return sendJson(res, 200, stats.snapshot());
+    if (req.method === 'GET' && path === '/__standin/stats')
+      return sendJson(res, 200, stats.snapshot());
     if (req.method === 'POST' && path === '/__standin/reset') {
       reset();
       return sendJson(res, 200, { ok: true });
@@ -238,7 +254,8 @@ export async function startGeminiStandIn(options: GeminiStandInOptions = {}): Pr
     });
   });
   const port = (server.address() as AddressInfo).port;
-  const urlHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
+  const urlHost =
+    host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
 
   return {
     url: `http://${urlHost}:${port}`,

@@ -79,5 +79,10 @@ export class UsageTotals {
 }
 
 function emptyBilled(): BilledTokens {
-  return { promptTokenCount: 0, candidatesTokenCount: 0, thoughtsTokenCount: 0, totalTokenCount: 0 };
+  return {
+    promptTokenCount: 0,
+    candidatesTokenCount: 0,
+    thoughtsTokenCount: 0,
+    totalTokenCount: 0,
+  };
 }

@@ -215,11 +215,14 @@ export async function packageFunctions(options: PackageOptions): Promise<Manifes
   return manifest;
 }
 
-const isMain = process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href;
+const isMain =
+  process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href;
 if (isMain) {
   const rootDir = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-  packageFunctions({ rootDir, outDir: join(rootDir, 'dist', 'functions') }).catch((error: unknown) => {
-    console.error(error instanceof Error ? error.message : error);
-    process.exitCode = 1;
-  });
+  packageFunctions({ rootDir, outDir: join(rootDir, 'dist', 'functions') }).catch(
+    (error: unknown) => {
+      console.error(error instanceof Error ? error.message : error);
+      process.exitCode = 1;
+    },
+  );
 }

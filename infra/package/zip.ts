@@ -68,7 +68,8 @@ export function createZip(entries: readonly ZipEntry[]): Buffer {
     const body = useDeflate ? deflated : entry.data;
     const method = useDeflate ? METHOD_DEFLATE : METHOD_STORE;
     const crc = crc32(entry.data);
-    if (entry.data.length > MAX_32 || offset > MAX_32) throw new Error('Archive too large (no ZIP64)');
+    if (entry.data.length > MAX_32 || offset > MAX_32)
+      throw new Error('Archive too large (no ZIP64)');
 
     const local = Buffer.alloc(30);
     local.writeUInt32LE(LOCAL_HEADER, 0);
@@ -122,17 +123,15 @@ export function createZip(entries: readonly ZipEntry[]): Buffer {
 
 /** Reads a ZIP archive written by createZip (or any non-ZIP64, unencrypted stored/deflated one). */
 export function readZip(archive: Buffer): ZipEntry[] {
-  const endOffset = archive.lastIndexOf(
-    Buffer.from([0x50, 0x4b, 0x05, 0x06]),
-    archive.length - 22,
-  );
+  const endOffset = archive.lastIndexOf(Buffer.from([0x50, 0x4b, 0x05, 0x06]), archive.length - 22);
   if (endOffset < 0) throw new Error('Not a zip archive: no end of central directory');
   const count = archive.readUInt16LE(endOffset + 10);
   let position = archive.readUInt32LE(endOffset + 16);
   const entries: ZipEntry[] = [];
 
   for (let i = 0; i < count; i++) {
-    if (archive.readUInt32LE(position) !== CENTRAL_HEADER) throw new Error('Corrupt central directory');
+    if (archive.readUInt32LE(position) !== CENTRAL_HEADER)
+      throw new Error('Corrupt central directory');
     const method = archive.readUInt16LE(position + 10);
     const crc = archive.readUInt32LE(position + 16);
     const compressedSize = archive.readUInt32LE(position + 20);
@@ -144,15 +143,20 @@ export function readZip(archive: Buffer): ZipEntry[] {
     const name = archive.toString('utf8', position + 46, position + 46 + nameLength);
     position += 46 + nameLength + extraLength + commentLength;
 
-    if (archive.readUInt32LE(localOffset) !== LOCAL_HEADER) throw new Error(`Corrupt entry ${name}`);
+    if (archive.readUInt32LE(localOffset) !== LOCAL_HEADER)
+      throw new Error(`Corrupt entry ${name}`);
     const dataStart =
-      localOffset + 30 + archive.readUInt16LE(localOffset + 26) + archive.readUInt16LE(localOffset + 28);
+      localOffset +
+      30 +
+      archive.readUInt16LE(localOffset + 26) +
+      archive.readUInt16LE(localOffset + 28);
     const body = archive.subarray(dataStart, dataStart + compressedSize);
     let data: Buffer;
     if (method === METHOD_STORE) data = Buffer.from(body);
     else if (method === METHOD_DEFLATE) data = inflateRawSync(body);
     else throw new Error(`Unsupported compression method ${method} for ${name}`);
-    if (data.length !== size || crc32(data) !== crc) throw new Error(`Checksum mismatch for ${name}`);
+    if (data.length !== size || crc32(data) !== crc)
+      throw new Error(`Checksum mismatch for ${name}`);
     entries.push({ name, data });
   }
   return entries;

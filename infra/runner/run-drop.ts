@@ -8,13 +8,20 @@ import type { ModelCatalog } from '../../shared/catalog/model-catalog.ts';
 import type { Config } from '../../shared/config.ts';
 import { BananaError, type ErrorCode } from '../../shared/errors.ts';
 import { readImageSize } from '../../shared/imaging/image-info.ts';
-import type { Job } from '../../shared/planning/job.ts';
-import { type DeliveryResult, handleJobDelivery } from '../../shared/pipeline/handle-job-delivery.ts';
+import {
+  type DeliveryResult,
+  handleJobDelivery,
+} from '../../shared/pipeline/handle-job-delivery.ts';
 import { type DropPlan, planDrop } from '../../shared/pipeline/plan-drop.ts';
 import type { PlannerDeps } from '../../shared/pipeline/plan-sidecar.ts';
 import { recordDeadLetter } from '../../shared/pipeline/record-dead-letter.ts';
 import { toJsonBytes } from '../../shared/pipeline/records.ts';
-import { type RunJobResult, type WorkerDeps, writeErrorRecord } from '../../shared/pipeline/run-job.ts';
+import {
+  type RunJobResult,
+  type WorkerDeps,
+  writeErrorRecord,
+} from '../../shared/pipeline/run-job.ts';
+import type { Job } from '../../shared/planning/job.ts';
 import type { ImageModel } from '../../shared/ports/image-model.ts';
 import type { JobDelivery } from '../../shared/ports/job-queue.ts';
 import type { Logger } from '../../shared/ports/logger.ts';
@@ -161,7 +168,10 @@ export async function runDrop(options: RunDropOptions): Promise<RunSummary> {
   const runId = options.runId ?? newRunId(startedAt);
   const { store, planner, uriOf, now, dropDir, outDir } = localPipeline(options);
   const listing = await store.list(INPUT_BUCKET, '');
-  const sizes = await readDropImageSizes(dropDir, listing.map((o) => o.name));
+  const sizes = await readDropImageSizes(
+    dropDir,
+    listing.map((o) => o.name),
+  );
   const plan = await planDrop(planner, { runId, imageSize: (name) => sizes.get(name) });
   options.onPlanned?.(plan);
 
@@ -189,7 +199,13 @@ export async function runDrop(options: RunDropOptions): Promise<RunSummary> {
   };
 
   const rows: SummaryRow[] = [];
-  const progress: RunProgress = { total: plan.jobs.length, done: 0, succeeded: 0, failed: 0, costUsd: 0 };
+  const progress: RunProgress = {
+    total: plan.jobs.length,
+    done: 0,
+    succeeded: 0,
+    failed: 0,
+    costUsd: 0,
+  };
   let committedUsd = 0;
   const finish = (job: Job, result: RunJobResult) => {
     const row = summaryRow(job, result);
@@ -228,7 +244,11 @@ export async function runDrop(options: RunDropOptions): Promise<RunSummary> {
       },
       async (delivery: JobDelivery) => {
         const result = await recordDeadLetter(worker, delivery);
-        if (result.status === 'failed' || result.status === 'succeeded' || result.status === 'duplicate') {
+        if (
+          result.status === 'failed' ||
+          result.status === 'succeeded' ||
+          result.status === 'duplicate'
+        ) {
           finish(delivery.job as Job, result);
         }
       },
@@ -279,11 +299,18 @@ export async function runDrop(options: RunDropOptions): Promise<RunSummary> {
     deadLettered: queue.stats.deadLettered,
     startedAt: startedAt.toISOString(),
     finishedAt: finishedAt.toISOString(),
-    summaryFiles: { json: uriOf(OUTPUT_BUCKET, `${summaryName}.json`), csv: uriOf(OUTPUT_BUCKET, `${summaryName}.csv`) },
+    summaryFiles: {
+      json: uriOf(OUTPUT_BUCKET, `${summaryName}.json`),
+      csv: uriOf(OUTPUT_BUCKET, `${summaryName}.csv`),
+    },
     rows: rows.sort((a, b) => a.record.localeCompare(b.record)),
   };
-  await store.write(OUTPUT_BUCKET, `${summaryName}.json`, toJsonBytes(summary), { contentType: 'application/json' });
-  await store.write(OUTPUT_BUCKET, `${summaryName}.csv`, Buffer.from(toCsv(summary.rows)), { contentType: 'text/csv' });
+  await store.write(OUTPUT_BUCKET, `${summaryName}.json`, toJsonBytes(summary), {
+    contentType: 'application/json',
+  });
+  await store.write(OUTPUT_BUCKET, `${summaryName}.csv`, Buffer.from(toCsv(summary.rows)), {
+    contentType: 'text/csv',
+  });
   return summary;
 }
 
@@ -327,7 +354,20 @@ function csvCell(value: unknown): string {
 }
 
 export function toCsv(rows: readonly SummaryRow[]): string {
-  const header = ['jobId', 'status', 'mode', 'model', 'errorCode', 'output', 'record', 'inputTokens', 'outputTokens', 'thoughtsTokens', 'totalTokens', 'costUsd'] as const;
+  const header = [
+    'jobId',
+    'status',
+    'mode',
+    'model',
+    'errorCode',
+    'output',
+    'record',
+    'inputTokens',
+    'outputTokens',
+    'thoughtsTokens',
+    'totalTokens',
+    'costUsd',
+  ] as const;
   const lines = [header.join(',')];
   for (const row of rows) lines.push(header.map((key) => csvCell(row[key])).join(','));
   return `${lines.join('\n')}\n`;

@@ -32,17 +32,19 @@ export function createJsonLogger(
   const min = ORDER[options.level ?? 'info'];
   const write = options.write ?? ((line: string) => process.stdout.write(`${line}\n`));
   const base = options.base ?? {};
-  const log = (level: Level) => (message: string, fields: LogFields = {}) => {
-    if (ORDER[level] < min) return;
-    write(
-      JSON.stringify({
-        severity: SEVERITY[level],
-        message,
-        ...scrub({ ...base, ...fields }),
-        time: new Date().toISOString(),
-      }),
-    );
-  };
+  const log =
+    (level: Level) =>
+    (message: string, fields: LogFields = {}) => {
+      if (ORDER[level] < min) return;
+      write(
+        JSON.stringify({
+          severity: SEVERITY[level],
+          message,
+          ...scrub({ ...base, ...fields }),
+          time: new Date().toISOString(),
+        }),
+      );
+    };
   return {
     debug: log('debug'),
     info: log('info'),

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { isBananaError } from '../errors.ts';
-import type { Job } from '../planning/job.ts';
 import type { JobResultEvent } from '../pipeline/result-event.ts';
+import type { Job } from '../planning/job.ts';
 import type { JobDelivery, JobQueue } from '../ports/job-queue.ts';
 
 export interface MemoryQueueOptions {
@@ -46,7 +46,12 @@ export class MemoryJobQueue implements JobQueue {
 
   async publishJobs(jobs: readonly Job[]): Promise<void> {
     for (const job of jobs) {
-      this.ready.push({ id: randomUUID(), data: JSON.stringify(job), attempt: 0, deadLetter: false });
+      this.ready.push({
+        id: randomUUID(),
+        data: JSON.stringify(job),
+        attempt: 0,
+        deadLetter: false,
+      });
       this.stats.published++;
     }
     this.pump();

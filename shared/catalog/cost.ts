@@ -76,7 +76,10 @@ export function usageFromMetadata(metadata: UsageMetadataLike | undefined): Usag
   const candidates = metadata.candidatesTokenCount ?? 0;
   const thoughts = metadata.thoughtsTokenCount ?? 0;
   const inputImage = Math.min(tokensOf(metadata.promptTokensDetails, 'IMAGE') ?? 0, prompt);
-  const outputImage = Math.min(tokensOf(metadata.candidatesTokensDetails, 'IMAGE') ?? 0, candidates);
+  const outputImage = Math.min(
+    tokensOf(metadata.candidatesTokensDetails, 'IMAGE') ?? 0,
+    candidates,
+  );
   return {
     inputTextTokens: prompt - inputImage,
     inputImageTokens: inputImage,
@@ -101,7 +104,8 @@ export function costFromUsage(
 ): Cost {
   const p = model.pricesPerMillionTokens;
   const factor = (options.batch ? 1 - model.batchDiscount : 1) / 1_000_000;
-  const input = (usage.inputTextTokens * p.inputText + usage.inputImageTokens * p.inputImage) * factor;
+  const input =
+    (usage.inputTextTokens * p.inputText + usage.inputImageTokens * p.inputImage) * factor;
   const output =
     ((usage.outputTextTokens + usage.thoughtsTokens) * p.outputText +
       usage.outputImageTokens * p.outputImage) *
@@ -150,7 +154,10 @@ export interface EstimateInput {
  */
 export function estimateUsage(model: ModelInfo, job: EstimateInput): Usage {
   let usage = { ...ZERO_USAGE };
-  const imageTokens = job.images.reduce((s, i) => s + inputImageTokens(model, i.width, i.height), 0);
+  const imageTokens = job.images.reduce(
+    (s, i) => s + inputImageTokens(model, i.width, i.height),
+    0,
+  );
   const outputImageIn = inputImageTokens(model, job.outputSize[0], job.outputSize[1]);
   const outputImage = outputImageTokensFor(model, job.imageSize);
   let historyText = 0;

@@ -70,7 +70,9 @@ export class ModelCatalog {
   constructor(data: CatalogData, overrides: readonly ModelOverride[] = []) {
     const models = [...data.models];
     for (const override of overrides) {
-      const index = models.findIndex((m) => m.id === override.id || m.aliases.includes(override.id));
+      const index = models.findIndex(
+        (m) => m.id === override.id || m.aliases.includes(override.id),
+      );
       const known = index >= 0 ? models[index] : undefined;
       const merged = modelSchema.parse({
         ...(known ?? DEFAULTS_FOR_UNKNOWN_MODEL),

@@ -46,7 +46,10 @@ interface TurnFields {
 export type TurnClassification =
   | (TurnFields & { kind: 'image'; image: ModelImage })
   | (TurnFields & {
-      kind: Extract<ModelOutcomeKind, 'blocked-prompt' | 'blocked-output' | 'text-only' | 'no-image'>;
+      kind: Extract<
+        ModelOutcomeKind,
+        'blocked-prompt' | 'blocked-output' | 'text-only' | 'no-image'
+      >;
       message: string;
     });
 
@@ -146,7 +149,10 @@ export function parseDuration(value: unknown): number | undefined {
 }
 
 /** RetryInfo.retryDelay from the error details, else "Please retry in 19.9s." in the message. */
-export function retryAfterMsOf(details: unknown[] | undefined, message: string): number | undefined {
+export function retryAfterMsOf(
+  details: unknown[] | undefined,
+  message: string,
+): number | undefined {
   for (const detail of details ?? []) {
     if (typeof detail !== 'object' || detail === null) continue;
     const record = detail as Record<string, unknown>;
@@ -181,7 +187,10 @@ function isApiError(error: unknown): error is Error & { status: number } {
  * Classifies anything the SDK throws. `secrets` (the API key) are cut out of every message, in
  * case a proxy echoes the request URL or headers back.
  */
-export function classifyError(error: unknown, secrets: readonly string[] = []): ErrorClassification {
+export function classifyError(
+  error: unknown,
+  secrets: readonly string[] = [],
+): ErrorClassification {
   const redact = (text: string) =>
     secrets.reduce((t, secret) => (secret ? t.split(secret).join('[redacted]') : t), text);
 
@@ -207,7 +216,10 @@ export function classifyError(error: unknown, secrets: readonly string[] = []): 
   if (error instanceof Error) {
     // The SDK enforces httpOptions.timeout by aborting fetch: a DOMException named AbortError.
     if (error.name === 'AbortError' || error.name === 'TimeoutError') {
-      return { kind: 'timeout', message: 'The Gemini request timed out (no answer within the per-request timeout).' };
+      return {
+        kind: 'timeout',
+        message: 'The Gemini request timed out (no answer within the per-request timeout).',
+      };
     }
     if (error instanceof SyntaxError) {
       // A 200 whose body is cut off or not JSON: the response was lost on the way.
@@ -222,7 +234,10 @@ export function classifyError(error: unknown, secrets: readonly string[] = []): 
       message: `Calling Gemini failed (${error.name}: ${truncate(redact(`${error.message}${cause}`), 300)})`,
     };
   }
-  return { kind: 'transient', message: `Calling Gemini failed: ${truncate(redact(String(error)), 300)}` };
+  return {
+    kind: 'transient',
+    message: `Calling Gemini failed: ${truncate(redact(String(error)), 300)}`,
+  };
 }
 
 function truncate(text: string, max: number): string {

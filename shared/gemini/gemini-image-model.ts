@@ -87,7 +87,8 @@ async function generate(
     { text: request.turns[0] ?? '' },
   ];
   // A chat keeps history, images and thought signatures between turns; one turn needs none of it.
-  const chat = request.turns.length > 1 ? ai.chats.create({ model: request.model, config }) : undefined;
+  const chat =
+    request.turns.length > 1 ? ai.chats.create({ model: request.model, config }) : undefined;
 
   let usage: Usage = { ...ZERO_USAGE };
   const turns: TurnResult[] = [];
@@ -108,7 +109,10 @@ async function generate(
       const failure = classifyError(error, secrets);
       return {
         kind: failure.kind,
-        message: index > 0 ? `Turn ${index + 1} of ${request.turns.length}: ${failure.message}` : failure.message,
+        message:
+          index > 0
+            ? `Turn ${index + 1} of ${request.turns.length}: ${failure.message}`
+            : failure.message,
         ...(failure.status === undefined ? {} : { status: failure.status }),
         ...(failure.retryAfterMs === undefined ? {} : { retryAfterMs: failure.retryAfterMs }),
         usage,
@@ -149,7 +153,8 @@ async function generate(
     ...(classification.text === undefined ? {} : { text: classification.text }),
     modelMs: elapsed(started),
   };
-  if (classification.kind === 'image') return { ...common, kind: 'image', image: classification.image };
+  if (classification.kind === 'image')
+    return { ...common, kind: 'image', image: classification.image };
   const turnNote =
     request.turns.length > 1 ? `Turn ${turns.length} of ${request.turns.length}: ` : '';
   return {

@@ -45,7 +45,9 @@ export function outcomeError(outcome: ModelOutcome & OutcomeExtras): BananaError
       message,
       fix,
       retryable,
-      ...(retryable && outcome.retryAfterMs !== undefined ? { retryAfterMs: outcome.retryAfterMs } : {}),
+      ...(retryable && outcome.retryAfterMs !== undefined
+        ? { retryAfterMs: outcome.retryAfterMs }
+        : {}),
       details,
     });
 
@@ -103,7 +105,7 @@ export function outcomeError(outcome: ModelOutcome & OutcomeExtras): BananaError
       if (status === 401 || status === 403) {
         return make(
           'MODEL_AUTH',
-          'Check GEMINI_API_KEY (GOOGLE_API_KEY wins when both are set) and that the key\'s project has the Gemini API enabled with billing; for Vertex AI check the credentials (ADC / service account) and their IAM role on GOOGLE_CLOUD_PROJECT.',
+          "Check GEMINI_API_KEY (GOOGLE_API_KEY wins when both are set) and that the key's project has the Gemini API enabled with billing; for Vertex AI check the credentials (ADC / service account) and their IAM role on GOOGLE_CLOUD_PROJECT.",
           false,
         );
       }

@@ -101,7 +101,9 @@ function undecodable(bytes: number, cause: unknown): BananaError {
  * byte (re-encoding is lossless anyway, and this keeps every chunk the model wrote).
  */
 export async function encodeOutput(modelImage: Buffer, spec: EncodeSpec): Promise<EncodedOutput> {
-  // One input shared by every output through clone(): one header parse, one buffer.
+  // Every output is a clone() of this one input: the buffer and the header parse are shared, and
+  // libvips streams each output's decode -> resize -> encode in parallel. Measured on par with
+  // bare sharp pipelines; decoding to raw pixels once instead was no faster and drops metadata.
   const input = sharp(modelImage, { failOn: FAIL_ON, autoOrient: true });
   let width: number;
   let height: number;

@@ -40,7 +40,10 @@ export type IngestResult =
  * completes a pair (image + its sidecar, folder sidecar + images, manifest + its inputs) plans the
  * jobs. Publishing the same job twice is harmless: the worker does a finished job only once.
  */
-export async function ingestUpload(deps: IngestDeps, object: UploadedObject): Promise<IngestResult> {
+export async function ingestUpload(
+  deps: IngestDeps,
+  object: UploadedObject,
+): Promise<IngestResult> {
   const log = deps.log.child({ object: object.name, generation: object.generation });
   if (object.bucket !== deps.inputBucket) {
     return skipped(log, `bucket ${object.bucket} is not the input bucket ${deps.inputBucket}`);
@@ -56,7 +59,12 @@ export async function ingestUpload(deps: IngestDeps, object: UploadedObject): Pr
   }
   const file = classifyDropFile(object.name);
   const runId = `ingest-${object.generation}-${posix.basename(object.name).slice(0, 40)}`;
-  const targets: Array<{ name: string; generation?: string; kind: SidecarKind; onlyInvolving?: string }> = [];
+  const targets: Array<{
+    name: string;
+    generation?: string;
+    kind: SidecarKind;
+    onlyInvolving?: string;
+  }> = [];
 
   switch (file.kind) {
     case 'ignored':

@@ -1,5 +1,5 @@
-import { BananaError, type SerializedError } from '../errors.ts';
 import type { Usage } from '../catalog/cost.ts';
+import { BananaError, type SerializedError } from '../errors.ts';
 import type { ModelOutcome, TurnResult } from '../ports/image-model.ts';
 import type { ObjectStore } from '../ports/object-store.ts';
 import { PIPELINE_PREFIX } from '../sidecar/drop-files.ts';
@@ -41,7 +41,11 @@ export class JobState {
   ) {}
 
   /** Claims the job for leaseMs; another delivery gets it only once the lease has expired. */
-  async claim(claim: Omit<Claim, 'leaseUntil' | 'claimedAt'>, now: Date, leaseMs: number): Promise<ClaimResult> {
+  async claim(
+    claim: Omit<Claim, 'leaseUntil' | 'claimedAt'>,
+    now: Date,
+    leaseMs: number,
+  ): Promise<ClaimResult> {
     const name = stateName(this.jobId, 'claim.json');
     const body: Claim = {
       ...claim,
@@ -62,7 +66,8 @@ export class JobState {
       current = await this.store.read(this.bucket, name);
     } catch (error) {
       // Released between our write and our read: the caller's retry will claim it.
-      if (isStorageError(error, 'STORAGE_NOT_FOUND')) return { ok: false, heldBy: 'released', retryAfterMs: 1000 };
+      if (isStorageError(error, 'STORAGE_NOT_FOUND'))
+        return { ok: false, heldBy: 'released', retryAfterMs: 1000 };
       throw error;
     }
     const held = JSON.parse(current.bytes.toString('utf8')) as Claim;
@@ -147,7 +152,10 @@ export class JobState {
 
   async loadLastError(): Promise<(SerializedError & { attempt: number }) | undefined> {
     try {
-      const { bytes } = await this.store.read(this.bucket, stateName(this.jobId, 'last-error.json'));
+      const { bytes } = await this.store.read(
+        this.bucket,
+        stateName(this.jobId, 'last-error.json'),
+      );
       return JSON.parse(bytes.toString('utf8'));
     } catch (error) {
       if (isStorageError(error, 'STORAGE_NOT_FOUND')) return undefined;

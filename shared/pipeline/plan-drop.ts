@@ -11,7 +11,11 @@ export interface DropPlan {
   estimatedCostUsd: number;
 }
 
-const KIND = { 'image-sidecar': 'image', 'folder-sidecar': 'folder', manifest: 'manifest' } as const;
+const KIND = {
+  'image-sidecar': 'image',
+  'folder-sidecar': 'folder',
+  manifest: 'manifest',
+} as const;
 
 /**
  * Plans a whole drop at once (the embedded runner, `validate` and `estimate`): every sidecar in
@@ -45,8 +49,7 @@ export async function planDrop(
     sidecars.flatMap((s) => s.problems.map((p) => p.details.input).filter(Boolean)),
   );
   const uncovered = [...objects.keys()].filter(
-    (name) =>
-      classifyDropFile(name).kind === 'image' && !used.has(name) && !referenced.has(name),
+    (name) => classifyDropFile(name).kind === 'image' && !used.has(name) && !referenced.has(name),
   );
   return {
     jobs,

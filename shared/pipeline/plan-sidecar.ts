@@ -130,17 +130,19 @@ async function writeSidecarRecord(
 ): Promise<void> {
   const [first] = problems;
   if (!first) return;
-  const record: ErrorRecord & { generation: string; problems: ReturnType<typeof serializeError>[] } =
-    {
-      schemaVersion: 1,
-      status: 'failed',
-      runId,
-      file: deps.uriOf(deps.inputBucket, name),
-      generation,
-      error: serializeError(first),
-      problems: problems.map(serializeError),
-      at: deps.now().toISOString(),
-    };
+  const record: ErrorRecord & {
+    generation: string;
+    problems: ReturnType<typeof serializeError>[];
+  } = {
+    schemaVersion: 1,
+    status: 'failed',
+    runId,
+    file: deps.uriOf(deps.inputBucket, name),
+    generation,
+    error: serializeError(first),
+    problems: problems.map(serializeError),
+    at: deps.now().toISOString(),
+  };
   // Overwritten by each new version of the sidecar: the record always describes the latest one.
   await deps.store.write(deps.outputBucket, sidecarRecordName(name), toJsonBytes(record), {
     contentType: 'application/json',

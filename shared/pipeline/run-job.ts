@@ -5,8 +5,8 @@ import { outcomeError } from '../gemini/outcome-error.ts';
 import { encodeOutput } from '../imaging/encode-output.ts';
 import { type PreparedInput, prepareInput } from '../imaging/prepare-input.ts';
 import type { Job } from '../planning/job.ts';
-import { estimateJobCost } from '../planning/plan-jobs.ts';
 import { outputNames } from '../planning/output-names.ts';
+import { estimateJobCost } from '../planning/plan-jobs.ts';
 import type { ImageModel, ModelOutcome } from '../ports/image-model.ts';
 import type { JobQueue } from '../ports/job-queue.ts';
 import type { Logger } from '../ports/logger.ts';
@@ -190,7 +190,7 @@ async function process(
       generation: job.sidecar.generation,
       kind: job.sidecar.kind,
     },
-    inputs: inputRecords(deps, job, inputs),
+    inputs: inputRecords(deps, inputs),
     output: {
       uri: deps.uriOf(bucket, names.image),
       type: encoded.main.mimeType,
@@ -229,7 +229,11 @@ async function process(
     costUsd: cost.total,
     finishedAt: record.timing.finishedAt,
   });
-  log.info('job succeeded', { cost: cost.total, output: record.output.uri, modelMs: outcome.modelMs });
+  log.info('job succeeded', {
+    cost: cost.total,
+    output: record.output.uri,
+    modelMs: outcome.modelMs,
+  });
   return { status: 'succeeded', record, recordUri: deps.uriOf(bucket, names.metadata) };
 }
 
@@ -291,14 +295,21 @@ async function callModel(
   // The estimate with the real input sizes must fit the job's cap before anything is spent.
   if (job.maxCostUsd !== undefined) {
     const sizes = new Map(
-      inputs.map((i, index) => [String(index), { width: i.prepared.width, height: i.prepared.height }]),
+      inputs.map((i, index) => [
+        String(index),
+        { width: i.prepared.width, height: i.prepared.height },
+      ]),
     );
-    const estimate = estimateJobCost(model, { catalog: deps.catalog, imageSize: (n) => sizes.get(n) }, {
-      images: [...sizes.keys()],
-      turns: job.turns,
-      aspectRatio: job.aspectRatio,
-      imageSize: job.imageSize,
-    });
+    const estimate = estimateJobCost(
+      model,
+      { catalog: deps.catalog, imageSize: (n) => sizes.get(n) },
+      {
+        images: [...sizes.keys()],
+        turns: job.turns,
+        aspectRatio: job.aspectRatio,
+        imageSize: job.imageSize,
+      },
+    );
     if (estimate > job.maxCostUsd) {
       throw new BananaError({
         code: 'COST_CAP_EXCEEDED',
@@ -336,14 +347,15 @@ async function callModel(
 
 function inputRecords(
   deps: WorkerDeps,
-  job: Job,
   inputs: Array<{ ref: Job['inputs'][number]; prepared: PreparedInput }>,
 ): InputRecord[] {
   return inputs.map(({ ref, prepared }) => ({
     uri: deps.uriOf(ref.bucket, ref.name),
     role: ref.role,
     generation: ref.generation,
-    ...(prepared.original.mimeType ? { type: prepared.original.mimeType } : { type: prepared.original.format }),
+    ...(prepared.original.mimeType
+      ? { type: prepared.original.mimeType }
+      : { type: prepared.original.format }),
     bytes: prepared.original.bytes,
     width: prepared.original.width,
     height: prepared.original.height,
@@ -403,7 +415,13 @@ export async function writeErrorRecord(
     tags: job.tags,
     at: deps.now().toISOString(),
   };
-  await writeOutput(deps as WorkerDeps, job.output.bucket, names.error, toJsonBytes(record), 'application/json');
+  await writeOutput(
+    deps as WorkerDeps,
+    job.output.bucket,
+    names.error,
+    toJsonBytes(record),
+    'application/json',
+  );
   await deps.queue.publishResult({
     schemaVersion: 1,
     jobId: job.jobId,

@@ -128,9 +128,7 @@ export function planSidecarJobs(sidecar: SidecarToPlan, ctx: PlanContext): PlanR
     }
   }
   const involved = sidecar.onlyInvolving;
-  const selected = involved
-    ? jobs.filter((j) => j.inputs.some((i) => i.name === involved))
-    : jobs;
+  const selected = involved ? jobs.filter((j) => j.inputs.some((i) => i.name === involved)) : jobs;
   return {
     jobs: selected,
     problems,
@@ -371,7 +369,11 @@ function planSpec(sidecar: SidecarToPlan, spec: JobSpec, ctx: PlanContext): Spec
     imageSize: spec.imageSize,
   });
   const output = outputSpec.parse(spec.output);
-  const sidecarRef = { bucket: ctx.inputBucket, name: sidecar.name, generation: sidecar.generation };
+  const sidecarRef = {
+    bucket: ctx.inputBucket,
+    name: sidecar.name,
+    generation: sidecar.generation,
+  };
   const allInputs = [
     ...inputs.map((ref) => ({ ...ref, role: 'input' as const })),
     ...references.map((ref) => ({ ...ref, role: 'reference' as const })),
@@ -425,7 +427,12 @@ function planSpec(sidecar: SidecarToPlan, spec: JobSpec, ctx: PlanContext): Spec
 export function estimateJobCost(
   model: ModelInfo,
   ctx: Pick<PlanContext, 'imageSize' | 'catalog'>,
-  job: { images: string[]; turns: string[]; aspectRatio?: string | undefined; imageSize?: string | undefined },
+  job: {
+    images: string[];
+    turns: string[];
+    aspectRatio?: string | undefined;
+    imageSize?: string | undefined;
+  },
 ): number {
   const longEdge = model.inputLongEdgePx;
   const sizes = job.images.map((name) => {

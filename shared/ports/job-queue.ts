@@ -1,5 +1,5 @@
-import type { Job } from '../planning/job.ts';
 import type { JobResultEvent } from '../pipeline/result-event.ts';
+import type { Job } from '../planning/job.ts';
 
 /**
  * Port: where planned jobs go and where finished jobs are announced. Pub/Sub topics in the cloud

@@ -38,7 +38,11 @@ export interface ObjectStore {
   /** Metadata of an object, or undefined when it does not exist. */
   stat(bucket: string, name: string): Promise<ObjectInfo | undefined>;
   /** The object's bytes; STORAGE_NOT_FOUND when it does not exist. */
-  read(bucket: string, name: string, options?: ReadOptions): Promise<{ bytes: Buffer; info: ObjectInfo }>;
+  read(
+    bucket: string,
+    name: string,
+    options?: ReadOptions,
+  ): Promise<{ bytes: Buffer; info: ObjectInfo }>;
   write(bucket: string, name: string, bytes: Buffer, options?: WriteOptions): Promise<ObjectInfo>;
   /** Objects whose names start with prefix, sorted by name. With delimiter '/', only one level. */
   list(bucket: string, prefix: string, options?: { delimiter?: '/' }): Promise<ObjectInfo[]>;

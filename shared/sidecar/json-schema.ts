@@ -14,6 +14,10 @@ export function sidecarJsonSchemas(): Record<string, unknown> {
       'edit.v1.json',
       'bananaflow sidecar v1: IMAGE.edit.json (one image) or _edit.json (every image in the folder)',
     ),
-    'jobs.v1.json': generate(manifestSchema, 'jobs.v1.json', 'bananaflow manifest v1: NAME.jobs.json'),
+    'jobs.v1.json': generate(
+      manifestSchema,
+      'jobs.v1.json',
+      'bananaflow manifest v1: NAME.jobs.json',
+    ),
   };
 }

@@ -110,7 +110,9 @@ const editFields = {
     .number()
     .positive()
     .optional()
-    .describe('Refuse to run when the estimated cost of what this sidecar plans exceeds this (USD).'),
+    .describe(
+      'Refuse to run when the estimated cost of what this sidecar plans exceeds this (USD).',
+    ),
   tags: z
     .record(z.string().max(64), z.string().max(256))
     .refine((t) => Object.keys(t).length <= 32, 'at most 32 tags')

@@ -3,7 +3,7 @@ import { REFUSAL_TEXT } from '../../infra/gemini-stand-in/answers.ts';
 import { type GeminiStandIn, startGeminiStandIn } from '../../infra/gemini-stand-in/server.ts';
 import type { Usage } from '../../shared/catalog/cost.ts';
 import { createGeminiImageModel } from '../../shared/gemini/gemini-image-model.ts';
-import type { ImageRequest, ModelOutcome, TurnResult } from '../../shared/ports/image-model.ts';
+import type { ImageRequest, ModelOutcomeKind, TurnResult } from '../../shared/ports/image-model.ts';
 import { sizeOf, tinyPng } from '../stand-in/helpers.ts';
 
 const FLASH = 'gemini-2.5-flash-image';
@@ -55,7 +55,11 @@ function usage(partial: Partial<Usage>): Usage {
   return {
     ...u,
     totalTokens:
-      u.inputTextTokens + u.inputImageTokens + u.outputTextTokens + u.outputImageTokens + u.thoughtsTokens,
+      u.inputTextTokens +
+      u.inputImageTokens +
+      u.outputTextTokens +
+      u.outputImageTokens +
+      u.thoughtsTokens,
   };
 }
 
@@ -69,7 +73,11 @@ describe('image outcomes through the real SDK', () => {
     if (outcome.kind !== 'image') return;
     expect(outcome.image.mimeType).toBe('image/png');
     expect(await sizeOf(outcome.image.bytes)).toEqual([1344, 768]);
-    const expected = usage({ inputTextTokens: textTokens('make it blue'), inputImageTokens: 258, outputImageTokens: 1290 });
+    const expected = usage({
+      inputTextTokens: textTokens('make it blue'),
+      inputImageTokens: 258,
+      outputImageTokens: 1290,
+    });
     expect(outcome.usage).toEqual(expected);
     expect(outcome.turns).toEqual([{ usage: expected, finishReason: 'STOP' }]);
     expect(outcome.modelVersion).toBe(FLASH);
@@ -78,13 +86,20 @@ describe('image outcomes through the real SDK', () => {
   });
 
   it('skips the thought image of the Pro model and takes the final one', async () => {
-    const outcome = await model().generate(request({ model: PRO, imageSize: '2K', aspectRatio: '1:1' }));
+    const outcome = await model().generate(
+      request({ model: PRO, imageSize: '2K', aspectRatio: '1:1' }),
+    );
     expect(outcome.kind).toBe('image');
     if (outcome.kind !== 'image') return;
     // The interim thought image is 64 x 64; the final 2K one is 2048 x 2048.
     expect(await sizeOf(outcome.image.bytes)).toEqual([2048, 2048]);
     expect(outcome.usage).toEqual(
-      usage({ inputTextTokens: textTokens('make it blue'), inputImageTokens: 560, outputImageTokens: 1120, thoughtsTokens: 200 }),
+      usage({
+        inputTextTokens: textTokens('make it blue'),
+        inputImageTokens: 560,
+        outputImageTokens: 1120,
+        thoughtsTokens: 200,
+      }),
     );
   });
 
@@ -116,7 +131,9 @@ describe('image outcomes through the real SDK', () => {
   });
 
   it('keeps thought signatures across turns on Pro (the stand-in rejects a missing one)', async () => {
-    const outcome = await model().generate(request({ model: PRO, turns: ['make it blue', 'darker'] }));
+    const outcome = await model().generate(
+      request({ model: PRO, turns: ['make it blue', 'darker'] }),
+    );
     expect(outcome.kind).toBe('image');
     // Thought images are not input: the input image and the first output, 560 each.
     expect(outcome.turns.map((t) => t.usage.inputImageTokens)).toEqual([560, 1120]);
@@ -143,12 +160,16 @@ interface FailureCase {
   prompt: string;
   model?: string;
   timeoutMs?: number;
-  expected: Partial<Extract<ModelOutcome, { kind: 'quota' }>> & { kind: ModelOutcome['kind'] };
+  expected: {
+    kind: ModelOutcomeKind;
+    status?: number;
+    retryAfterMs?: number;
+    finishReason?: string;
+    text?: string;
+  };
   message: RegExp;
   billed: boolean;
 }
-
-const promptOnly = (prompt: string) => usage({ inputTextTokens: textTokens(prompt), inputImageTokens: 258 });
 
 const FAILURES: FailureCase[] = [
   {
@@ -194,9 +215,27 @@ const FAILURES: FailureCase[] = [
     message: /GenerateRequestsPerMinute/,
     billed: false,
   },
-  { name: '500', prompt: 'x [standin:always=500]', expected: { kind: 'transient', status: 500 }, message: /500 INTERNAL/, billed: false },
-  { name: '503', prompt: 'x [standin:always=503]', expected: { kind: 'transient', status: 503 }, message: /503 UNAVAILABLE/, billed: false },
-  { name: '400', prompt: 'x [standin:always=400]', expected: { kind: 'permanent', status: 400 }, message: /400 INVALID_ARGUMENT/, billed: false },
+  {
+    name: '500',
+    prompt: 'x [standin:always=500]',
+    expected: { kind: 'transient', status: 500 },
+    message: /500 INTERNAL/,
+    billed: false,
+  },
+  {
+    name: '503',
+    prompt: 'x [standin:always=503]',
+    expected: { kind: 'transient', status: 503 },
+    message: /503 UNAVAILABLE/,
+    billed: false,
+  },
+  {
+    name: '400',
+    prompt: 'x [standin:always=400]',
+    expected: { kind: 'permanent', status: 400 },
+    message: /400 INVALID_ARGUMENT/,
+    billed: false,
+  },
   {
     name: '404 unknown model',
     prompt: 'x',
@@ -213,36 +252,58 @@ const FAILURES: FailureCase[] = [
     message: /timed out/,
     billed: false,
   },
-  { name: 'truncated', prompt: 'x [standin:outcome=truncated]', expected: { kind: 'transient' }, message: /could not be read/, billed: false },
-  { name: 'malformed', prompt: 'x [standin:outcome=malformed]', expected: { kind: 'transient' }, message: /could not be read/, billed: false },
+  {
+    name: 'truncated',
+    prompt: 'x [standin:outcome=truncated]',
+    expected: { kind: 'transient' },
+    message: /could not be read/,
+    billed: false,
+  },
+  {
+    name: 'malformed',
+    prompt: 'x [standin:outcome=malformed]',
+    expected: { kind: 'transient' },
+    message: /could not be read/,
+    billed: false,
+  },
 ];
 
 describe('every failure is classified, never thrown', () => {
-  it.each(FAILURES)('$name', async ({ prompt, model: modelId, timeoutMs, expected, message, billed }) => {
-    const outcome = await model().generate(
-      request({ turns: [prompt], ...(modelId ? { model: modelId } : {}), ...(timeoutMs ? { timeoutMs } : {}) }),
-    );
-    expect(outcome).toMatchObject(expected);
-    if (outcome.kind === 'image') return;
-    expect(outcome.message).toMatch(message);
-    expect(outcome.message).not.toContain(API_KEY);
-    if (expected.kind !== 'quota') expect(outcome.retryAfterMs).toBeUndefined();
-    if (billed) {
-      // Billed even without an image: the pipeline must record the cost.
-      const reported = outcome.usage;
-      expect(reported.inputTextTokens).toBe(textTokens(prompt));
-      expect(reported.inputImageTokens).toBe(258);
-      expect(outcome.turns).toHaveLength(1);
-      expect(standIn.stats().usage).toEqual(reported);
-    } else {
-      expect(outcome.usage.totalTokens).toBe(0);
-      expect(outcome.turns).toEqual([]);
-    }
-  });
+  it.each(FAILURES)(
+    '$name',
+    async ({ prompt, model: modelId, timeoutMs, expected, message, billed }) => {
+      const outcome = await model().generate(
+        request({
+          turns: [prompt],
+          ...(modelId ? { model: modelId } : {}),
+          ...(timeoutMs ? { timeoutMs } : {}),
+        }),
+      );
+      expect(outcome).toMatchObject(expected);
+      if (outcome.kind === 'image') return;
+      expect(outcome.message).toMatch(message);
+      expect(outcome.message).not.toContain(API_KEY);
+      if (expected.kind !== 'quota') expect(outcome.retryAfterMs).toBeUndefined();
+      if (billed) {
+        // Billed even without an image: the pipeline must record the cost.
+        const reported = outcome.usage;
+        expect(reported.inputTextTokens).toBe(textTokens(prompt));
+        expect(reported.inputImageTokens).toBe(258);
+        expect(outcome.turns).toHaveLength(1);
+        expect(standIn.stats().usage).toEqual(reported);
+      } else {
+        expect(outcome.usage.totalTokens).toBe(0);
+        expect(outcome.turns).toEqual([]);
+      }
+    },
+  );
 
   it('reports the usage of the turns answered before a refinement turn is blocked', async () => {
     const outcome = await model().generate(
-      request({ turns: ['make it blue', 'now worse [standin:outcome=blocked-output]'], aspectRatio: '1:1' }),
+      request({
+        turns: ['make it blue', 'now worse [standin:outcome=blocked-output]'],
+        aspectRatio: '1:1',
+      }),
     );
     expect(outcome.kind).toBe('blocked-output');
     expect(outcome.turns).toHaveLength(2);
@@ -252,11 +313,17 @@ describe('every failure is classified, never thrown', () => {
   });
 
   it('keeps the billed turns when a later turn fails with 503', async () => {
-    const outcome = await model().generate(request({ turns: ['make it blue', 'again [standin:always=503]'] }));
+    const outcome = await model().generate(
+      request({ turns: ['make it blue', 'again [standin:always=503]'] }),
+    );
     expect(outcome).toMatchObject({ kind: 'transient', status: 503 });
     expect(outcome.turns).toHaveLength(1);
     expect(outcome.usage).toEqual(
-      usage({ inputTextTokens: textTokens('make it blue'), inputImageTokens: 258, outputImageTokens: 1290 }),
+      usage({
+        inputTextTokens: textTokens('make it blue'),
+        inputImageTokens: 258,
+        outputImageTokens: 1290,
+      }),
     );
   });
 
@@ -264,9 +331,9 @@ describe('every failure is classified, never thrown', () => {
     const gone = await startGeminiStandIn();
     const url = gone.url;
     await gone.close();
-    const outcome = await createGeminiImageModel({ backend: { kind: 'gemini-api', apiKey: API_KEY, baseUrl: url } }).generate(
-      request(),
-    );
+    const outcome = await createGeminiImageModel({
+      backend: { kind: 'gemini-api', apiKey: API_KEY, baseUrl: url },
+    }).generate(request());
     expect(outcome).toMatchObject({ kind: 'transient' });
   });
 
@@ -283,7 +350,8 @@ describe('every failure is classified, never thrown', () => {
   it('records the backend label', () => {
     expect(model().backend).toBe('offline-stand-in');
     expect(
-      createGeminiImageModel({ backend: { kind: 'gemini-api', apiKey: 'k', baseUrl: standIn.url } }).backend,
+      createGeminiImageModel({ backend: { kind: 'gemini-api', apiKey: 'k', baseUrl: standIn.url } })
+        .backend,
     ).toBe('gemini-api');
   });
 });

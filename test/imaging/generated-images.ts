@@ -26,7 +26,9 @@ export function canvas(width: number, height: number, alpha = false): Sharp {
     },
   }).composite([
     {
-      input: { create: { width: marker, height: marker, channels: 4, background: { ...RED, alpha: 1 } } },
+      input: {
+        create: { width: marker, height: marker, channels: 4, background: { ...RED, alpha: 1 } },
+      },
       top: 0,
       left: 0,
     },
@@ -83,7 +85,11 @@ export async function pngBomb(width: number, height: number): Promise<Buffer> {
 
 /** A small baseline JPEG whose SOF0 header claims width x height. */
 export async function jpegBomb(width: number, height: number): Promise<Buffer> {
-  const jpeg = Buffer.from(await sharp(await solid(8, 8, RED)).jpeg().toBuffer());
+  const jpeg = Buffer.from(
+    await sharp(await solid(8, 8, RED))
+      .jpeg()
+      .toBuffer(),
+  );
   const sof = jpeg.indexOf(Buffer.from([0xff, 0xc0]));
   if (sof < 0) throw new Error('no SOF0 marker in the generated JPEG');
   jpeg.writeUInt16BE(height, sof + 5);
@@ -97,7 +103,9 @@ export async function jpegBomb(width: number, height: number): Promise<Buffer> {
  * matter here because the prebuilt libvips has no HEVC decoder to try it.
  */
 export async function heic(width = 64, height = 48): Promise<Buffer> {
-  const avif = await sharp(await solid(width, height, RED)).avif().toBuffer();
+  const avif = await sharp(await solid(width, height, RED))
+    .avif()
+    .toBuffer();
   return relabelAvifAsHeic(avif);
 }
 

@@ -12,7 +12,7 @@ import {
   type Manifest,
   packageFunctions,
 } from '../../infra/package/package-functions.ts';
-import { createZip, crc32, readZip } from '../../infra/package/zip.ts';
+import { crc32, createZip, readZip } from '../../infra/package/zip.ts';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const rootPackage = JSON.parse(await readFile(join(repoRoot, 'package.json'), 'utf8')) as {
@@ -96,7 +96,9 @@ async function freePort(): Promise<number> {
     server.listen(0, '127.0.0.1', () => {
       const address = server.address();
       server.close(() =>
-        typeof address === 'object' && address ? resolvePort(address.port) : reject(new Error('no port')),
+        typeof address === 'object' && address
+          ? resolvePort(address.port)
+          : reject(new Error('no port')),
       );
     });
   });
@@ -237,9 +239,22 @@ describe('packageFunctions', () => {
     const dir = join(work, 'project-rezip');
     await writeStubProject(dir, 'Hello');
     const out = join(work, 'out4');
-    const before = await packageFunctions({ rootDir: dir, outDir: out, functions: STUBS, log: () => {} });
-    await writeFile(join(dir, 'src', 'lib', 'greet.ts'), 'export const greet = (w: string) => `Hi ${w}`;\n');
-    const after = await packageFunctions({ rootDir: dir, outDir: out, functions: STUBS, log: () => {} });
+    const before = await packageFunctions({
+      rootDir: dir,
+      outDir: out,
+      functions: STUBS,
+      log: () => {},
+    });
+    await writeFile(
+      join(dir, 'src', 'lib', 'greet.ts'),
+      "export const greet = (w: string) => 'Hi ' + w;\n",
+    );
+    const after = await packageFunctions({
+      rootDir: dir,
+      outDir: out,
+      functions: STUBS,
+      log: () => {},
+    });
     expect(entry(after, 'alpha').zip).not.toBe(entry(before, 'alpha').zip);
     expect((await readdir(out)).sort()).toEqual(
       [entry(after, 'alpha').zip, entry(after, 'beta-fn').zip, 'manifest.json'].sort(),
@@ -254,7 +269,12 @@ describe('packageFunctions', () => {
       JSON.stringify({ name: 'x', version: '1.0.0', dependencies: { [FF]: '^5.0.0' } }),
     );
     await expect(
-      packageFunctions({ rootDir: dir, outDir: join(work, 'out5'), functions: STUBS, log: () => {} }),
+      packageFunctions({
+        rootDir: dir,
+        outDir: join(work, 'out5'),
+        functions: STUBS,
+        log: () => {},
+      }),
     ).rejects.toThrow(/sharp.*not in the root package.json/);
   });
 

@@ -1,8 +1,12 @@
 import sharp from 'sharp';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import {
+  type GeminiStandIn,
+  requestKey,
+  startGeminiStandIn,
+} from '../../infra/gemini-stand-in/server.ts';
 import { inputImageTokens } from '../../shared/catalog/cost.ts';
 import { loadModelCatalog } from '../../shared/catalog/model-catalog.ts';
-import { type GeminiStandIn, requestKey, startGeminiStandIn } from '../../infra/gemini-stand-in/server.ts';
 import { postGenerate, sdkFor, sizeOf, tinyPng } from './helpers.ts';
 
 const FLASH = 'gemini-2.5-flash-image';
@@ -21,7 +25,9 @@ beforeEach(() => {
   standIn.setFaults(undefined);
 });
 
-function imagePartsOf(response: Awaited<ReturnType<ReturnType<typeof sdkFor>['models']['generateContent']>>) {
+function imagePartsOf(
+  response: Awaited<ReturnType<ReturnType<typeof sdkFor>['models']['generateContent']>>,
+) {
   return response.candidates?.[0]?.content?.parts ?? [];
 }
 
@@ -78,7 +84,9 @@ describe('output size', () => {
 
   it('follows the first input image when no ratio is given, else 1:1', async () => {
     const wide = await tinyPng(320, 180);
-    expect(await sizeOf(finalImage(await edit(FLASH, 'follow', { images: [wide] })))).toEqual([1344, 768]);
+    expect(await sizeOf(finalImage(await edit(FLASH, 'follow', { images: [wide] })))).toEqual([
+      1344, 768,
+    ]);
     expect(await sizeOf(finalImage(await edit(FLASH, 'draw a cat')))).toEqual([1024, 1024]);
   });
 
@@ -100,7 +108,10 @@ describe('the image', () => {
   it('shows the input (edited, not replaced): its colour dominates the top-left region', async () => {
     const red = await tinyPng(64, 64, '#ff0000');
     const out = finalImage(await edit(FLASH, 'tint', { images: [red], aspectRatio: '1:1' }));
-    const { data } = await sharp(out).extract({ left: 0, top: 0, width: 64, height: 64 }).raw().toBuffer({ resolveWithObject: true });
+    const { data } = await sharp(out)
+      .extract({ left: 0, top: 0, width: 64, height: 64 })
+      .raw()
+      .toBuffer({ resolveWithObject: true });
     const [r = 0, g = 0, b = 0] = data;
     expect(r).toBeGreaterThan(g);
     expect(r).toBeGreaterThan(b);
@@ -209,7 +220,9 @@ describe('faults and counting', () => {
   });
 
   it('takes a list schedule given at start', async () => {
-    const scheduled = await startGeminiStandIn({ faults: [{ outcome: 'empty-candidates' }, { status: 400 }] });
+    const scheduled = await startGeminiStandIn({
+      faults: [{ outcome: 'empty-candidates' }, { status: 400 }],
+    });
     try {
       const body = { contents: [{ parts: [{ text: 'x' }] }] };
       const first = await postGenerate(scheduled.url, FLASH, body);
@@ -225,12 +238,16 @@ describe('faults and counting', () => {
 describe('protocol', () => {
   const body = { contents: [{ role: 'user', parts: [{ text: 'hello' }] }] };
 
-  it('answers an unknown model with 404 NOT_FOUND in Google\'s error shape', async () => {
+  it("answers an unknown model with 404 NOT_FOUND in Google's error shape", async () => {
     const response = await postGenerate(standIn.url, 'gemini-1.0-pro-vision', body);
     expect(response.status).toBe(404);
     expect(response.headers.get('content-type')).toContain('application/json');
     expect(await response.json()).toEqual({
-      error: { code: 404, message: expect.stringContaining('gemini-1.0-pro-vision'), status: 'NOT_FOUND' },
+      error: {
+        code: 404,
+        message: expect.stringContaining('gemini-1.0-pro-vision'),
+        status: 'NOT_FOUND',
+      },
     });
   });
 
@@ -239,12 +256,17 @@ describe('protocol', () => {
       contents: [{ parts: [{ text: '[standin:fail=429][standin:retry-delay=2s]' }] }],
     });
     expect(response.status).toBe(429);
-    const json = (await response.json()) as { error: { status: string; details: Array<Record<string, unknown>> } };
+    const json = (await response.json()) as {
+      error: { status: string; details: Array<Record<string, unknown>> };
+    };
     expect(json.error.status).toBe('RESOURCE_EXHAUSTED');
     expect(json.error.details).toEqual(
       expect.arrayContaining([
         { '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: '2s' },
-        expect.objectContaining({ '@type': 'type.googleapis.com/google.rpc.QuotaFailure', violations: expect.any(Array) }),
+        expect.objectContaining({
+          '@type': 'type.googleapis.com/google.rpc.QuotaFailure',
+          violations: expect.any(Array),
+        }),
       ]),
     );
   });
@@ -267,7 +289,11 @@ describe('protocol', () => {
     });
     expect(await response.json()).toMatchObject({
       candidates: [
-        { content: { role: 'model' }, finishReason: 'IMAGE_SAFETY', finishMessage: expect.stringContaining('Try rephrasing') },
+        {
+          content: { role: 'model' },
+          finishReason: 'IMAGE_SAFETY',
+          finishMessage: expect.stringContaining('Try rephrasing'),
+        },
       ],
       usageMetadata: { promptTokenCount: expect.any(Number) },
     });
@@ -275,14 +301,18 @@ describe('protocol', () => {
 
   it('rejects a request without an API key (403) and a misspelt directive (400)', async () => {
     expect((await postGenerate(standIn.url, FLASH, body, {})).status).toBe(403);
-    const typo = await postGenerate(standIn.url, FLASH, { contents: [{ parts: [{ text: '[standin:fial=1]' }] }] });
+    const typo = await postGenerate(standIn.url, FLASH, {
+      contents: [{ parts: [{ text: '[standin:fial=1]' }] }],
+    });
     expect(typo.status).toBe(400);
     expect(JSON.stringify(await typo.json())).toContain('unknown \\"fial\\"');
   });
 
   it('serves stats and reset over HTTP', async () => {
     await postGenerate(standIn.url, FLASH, body);
-    const stats = (await (await fetch(`${standIn.url}/__standin/stats`)).json()) as { totalCalls: number };
+    const stats = (await (await fetch(`${standIn.url}/__standin/stats`)).json()) as {
+      totalCalls: number;
+    };
     expect(stats.totalCalls).toBe(1);
     expect((await fetch(`${standIn.url}/__standin/reset`, { method: 'POST' })).status).toBe(200);
     expect(standIn.stats().totalCalls).toBe(0);

@@ -27,6 +27,8 @@ export interface FakeGcsServer {
   requests: RecordedRequest[];
   /** The next `count` requests answer 503 (Google's backendError body) or never answer at all. */
   injectFault(kind: FaultKind, count?: number): void;
+  /** Drops faults not yet consumed (so one test's leftovers cannot hit the next). */
+  clearFaults(): void;
   /** Closes the server and every open connection (hung requests included). */
   stop(): Promise<void>;
 }
@@ -58,7 +60,9 @@ class HttpError extends Error {
 const OBJECT_PATH = /^\/storage\/v1\/b\/([^/]+)\/o(?:\/(.+))?$/;
 const UPLOAD_PATH = /^\/upload\/storage\/v1\/b\/([^/]+)\/o$/;
 
-export async function startFakeGcsServer(options: FakeGcsServerOptions = {}): Promise<FakeGcsServer> {
+export async function startFakeGcsServer(
+  options: FakeGcsServerOptions = {},
+): Promise<FakeGcsServer> {
   const buckets = new Map<string, Map<string, StoredObject>>();
   const requests: RecordedRequest[] = [];
   const faults: FaultKind[] = [];
@@ -95,17 +99,27 @@ export async function startFakeGcsServer(options: FakeGcsServerOptions = {}): Pr
 
   const find = (bucket: string, name: string, generation: string | undefined) => {
     const object = bucketOf(bucket).get(name);
-    if (object === undefined || (generation !== undefined && generation !== object.generation.toString())) {
+    if (
+      object === undefined ||
+      (generation !== undefined && generation !== object.generation.toString())
+    ) {
       throw new HttpError(404, 'notFound', `No such object: ${bucket}/${name}`);
     }
     return object;
   };
 
-  const checkGeneration = (current: StoredObject | undefined, ifGenerationMatch: string | undefined) => {
+  const checkGeneration = (
+    current: StoredObject | undefined,
+    ifGenerationMatch: string | undefined,
+  ) => {
     if (ifGenerationMatch === undefined) return;
     const actual = current === undefined ? '0' : current.generation.toString();
     if (actual !== ifGenerationMatch) {
-      throw new HttpError(412, 'conditionNotMet', 'At least one of the pre-conditions you specified did not hold.');
+      throw new HttpError(
+        412,
+        'conditionNotMet',
+        'At least one of the pre-conditions you specified did not hold.',
+      );
     }
   };
 
@@ -116,7 +130,8 @@ export async function startFakeGcsServer(options: FakeGcsServerOptions = {}): Pr
       const bucket = decodeURIComponent(upload[1] ?? '');
       const { metadata, media, mediaType } = parseUpload(req, query, body);
       const name = query.name ?? (typeof metadata.name === 'string' ? metadata.name : undefined);
-      if (name === undefined || name === '') throw new HttpError(400, 'required', 'Required object name');
+      if (name === undefined || name === '')
+        throw new HttpError(400, 'required', 'Required object name');
       const objects = bucketOf(bucket);
       const current = objects.get(name);
       checkGeneration(current, query.ifGenerationMatch);
@@ -126,7 +141,9 @@ export async function startFakeGcsServer(options: FakeGcsServerOptions = {}): Pr
         bytes: media,
         generation: lastGeneration,
         contentType:
-          typeof metadata.contentType === 'string' ? metadata.contentType : (mediaType ?? 'application/octet-stream'),
+          typeof metadata.contentType === 'string'
+            ? metadata.contentType
+            : (mediaType ?? 'application/octet-stream'),
         metadata: stringRecord(metadata.metadata),
         timeCreated: now,
         updated: now,
@@ -135,7 +152,8 @@ export async function startFakeGcsServer(options: FakeGcsServerOptions = {}): Pr
       return sendJson(res, 200, resource(bucket, name, stored));
     }
     const match = OBJECT_PATH.exec(url.pathname);
-    if (match === null) throw new HttpError(404, 'notFound', `Not Found: ${req.method} ${url.pathname}`);
+    if (match === null)
+      throw new HttpError(404, 'notFound', `Not Found: ${req.method} ${url.pathname}`);
     const bucket = decodeURIComponent(match[1] ?? '');
     const encodedName = match[2];
     if (encodedName === undefined) {
@@ -176,10 +194,14 @@ export async function startFakeGcsServer(options: FakeGcsServerOptions = {}): Pr
     const delimiter = query.delimiter;
     const pageSize = Math.min(Number(query.maxResults ?? 1000) || 1000, maxPageSize);
     // One ordered sequence of objects and (deduplicated) prefixes, paged by the last key returned.
-    const entries = new Map<string, { kind: 'object'; name: string } | { kind: 'prefix'; prefix: string }>();
+    const entries = new Map<
+      string,
+      { kind: 'object'; name: string } | { kind: 'prefix'; prefix: string }
+    >();
     for (const name of bucketOf(bucket).keys()) {
       if (!name.startsWith(prefix)) continue;
-      const cut = delimiter === undefined || delimiter === '' ? -1 : name.indexOf(delimiter, prefix.length);
+      const cut =
+        delimiter === undefined || delimiter === '' ? -1 : name.indexOf(delimiter, prefix.length);
       if (cut >= 0) {
         const group = name.slice(0, cut + (delimiter?.length ?? 0));
         entries.set(group, { kind: 'prefix', prefix: group });
@@ -187,7 +209,10 @@ export async function startFakeGcsServer(options: FakeGcsServerOptions = {}): Pr
         entries.set(name, { kind: 'object', name });
       }
     }
-    const after = query.pageToken === undefined ? undefined : Buffer.from(query.pageToken, 'base64url').toString('utf8');
+    const after =
+      query.pageToken === undefined
+        ? undefined
+        : Buffer.from(query.pageToken, 'base64url').toString('utf8');
     const keys = [...entries.keys()]
       .sort(compareUtf8)
       .filter((key) => after === undefined || compareUtf8(key, after) > 0);
@@ -219,11 +244,18 @@ export async function startFakeGcsServer(options: FakeGcsServerOptions = {}): Pr
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
       const url = new URL(req.url ?? '/', 'http://fake-gcs');
-      requests.push({ method: req.method ?? 'GET', path: url.pathname, query: Object.fromEntries(url.searchParams) });
+      requests.push({
+        method: req.method ?? 'GET',
+        path: url.pathname,
+        query: Object.fromEntries(url.searchParams),
+      });
       const fault = faults.shift();
       if (fault === 'hang') return; // never answered; stop() destroys the connection
       if (fault === '503') {
-        return sendError(res, new HttpError(503, 'backendError', 'We encountered an internal error. Please try again.'));
+        return sendError(
+          res,
+          new HttpError(503, 'backendError', 'We encountered an internal error. Please try again.'),
+        );
       }
       handle(req, res, url, Buffer.concat(chunks)).catch((error: unknown) => {
         sendError(
@@ -241,6 +273,9 @@ export async function startFakeGcsServer(options: FakeGcsServerOptions = {}): Pr
     requests,
     injectFault(kind, count = 1) {
       for (let i = 0; i < count; i++) faults.push(kind);
+    },
+    clearFaults() {
+      faults.length = 0;
     },
     stop: () =>
       new Promise<void>((resolve, reject) => {
@@ -264,7 +299,8 @@ function parseUpload(
     throw new HttpError(400, 'invalid', `Unsupported uploadType ${query.uploadType ?? '(none)'}`);
   }
   const boundary = /boundary="?([^";]+)"?/i.exec(contentType)?.[1];
-  if (boundary === undefined) throw new HttpError(400, 'invalid', 'Multipart upload without a boundary');
+  if (boundary === undefined)
+    throw new HttpError(400, 'invalid', 'Multipart upload without a boundary');
   const parts: { headers: Record<string, string>; body: Buffer }[] = [];
   const delimiter = Buffer.from(`--${boundary}`);
   let start = body.indexOf(delimiter);
@@ -279,7 +315,8 @@ function parseUpload(
     const headers: Record<string, string> = {};
     for (const line of part.subarray(0, headerEnd).toString('utf8').split('\r\n')) {
       const colon = line.indexOf(':');
-      if (colon > 0) headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
+      if (colon > 0)
+        headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
     }
     parts.push({ headers, body: part.subarray(headerEnd + 4) });
     start = next;

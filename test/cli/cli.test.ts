@@ -1,0 +1,141 @@
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { main } from '../../infra/cli/main.ts';
+import { tinyImage, writeDrop } from '../support/pipeline-harness.ts';
+
+/** Environment without Gemini credentials: the CLI must use the offline stand-in. */
+const OFFLINE_ENV = { PATH: process.env.PATH, LOG_LEVEL: 'error' };
+
+function capture() {
+  const out: string[] = [];
+  const err: string[] = [];
+  return {
+    io: { out: { write: (t: string) => out.push(t) }, err: { write: (t: string) => err.push(t) } },
+    out: () => out.join(''),
+    err: () => err.join(''),
+  };
+}
+
+async function listFiles(dir: string, prefix = ''): Promise<string[]> {
+  const entries = await readdir(join(dir, prefix), { withFileTypes: true });
+  const files: string[] = [];
+  for (const entry of entries) {
+    const name = prefix ? `${prefix}/${entry.name}` : entry.name;
+    if (entry.isDirectory()) files.push(...(await listFiles(dir, name)));
+    else files.push(name);
+  }
+  return files.sort();
+}
+
+let root: string;
+beforeEach(async () => {
+  root = await mkdtemp(join(tmpdir(), 'bananaflow-cli-'));
+});
+afterEach(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+
+describe('bananaflow run (embedded runner, offline stand-in)', () => {
+  it('processes a drop with good and bad input: outputs, error records, a summary, exit 1; a rerun pays nothing', async () => {
+    const drop = join(root, 'drop');
+    const out = join(root, 'out');
+    await writeDrop(drop, {
+      'cat.png': await tinyImage('png'),
+      'cat.png.edit.json': { prompt: 'make it blue', output: { format: 'webp', renditions: [32] } },
+      'shots/_edit.json': { prompt: 'studio light', variants: 2 },
+      'shots/a.jpg': await tinyImage('jpeg'),
+      'shots/fake.jpg': 'not an image at all',
+      'poster.jobs.json': { jobs: [{ name: 'poster', prompt: 'a banana poster', aspectRatio: '2:3' }] },
+      'broken.png.edit.json': '{ "prompt": ',
+      'broken.png': await tinyImage('png'),
+      'typo.png.edit.json': { prompt: 'x', colour: 'red' },
+      'typo.png': await tinyImage('png'),
+      'escape.jobs.json': { jobs: [{ prompt: 'x', inputs: ['../../etc/passwd.png'] }] },
+      'missing.jobs.json': { jobs: [{ prompt: 'x', inputs: ['nowhere.png'] }] },
+      'README.txt': 'notes',
+    });
+    const run = capture();
+    const code = await main(['run', drop, '--out', out, '--json'], OFFLINE_ENV, run.io);
+    expect(code).toBe(1);
+    expect(run.err()).toContain('OFFLINE STAND-IN');
+    const summary = JSON.parse(run.out());
+    // cat (1) + shots a, fake × 2 variants (4) + poster (1)
+    expect(summary).toMatchObject({ jobs: 6, succeeded: 4, failed: 2, failedByCode: { INPUT_NOT_IMAGE: 2 } });
+    expect(summary.sidecarProblems.map((p: { file: string; code: string }) => `${p.file}:${p.code}`).sort()).toEqual([
+      'broken.png.edit.json:SIDECAR_INVALID_JSON',
+      'escape.jobs.json:SIDECAR_INVALID',
+      'missing.jobs.json:INPUT_MISSING',
+      'typo.png.edit.json:SIDECAR_INVALID',
+    ]);
+    expect(summary.costUsd).toBeGreaterThan(0);
+
+    const files = await listFiles(out);
+    const visible = files.filter((f) => !f.startsWith('_bananaflow/') && !f.startsWith('_runs/') && !f.includes('.bananaflow-meta'));
+    expect(visible).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^cat\.edit\.[a-f0-9]{8}\.webp$/),
+        expect.stringMatching(/^cat\.edit\.[a-f0-9]{8}\.webp\.json$/),
+        expect.stringMatching(/^cat\.edit\.[a-f0-9]{8}\.w32\.webp$/),
+        expect.stringMatching(/^shots\/a\.edit\.v1\.[a-f0-9]{8}\.png$/),
+        expect.stringMatching(/^shots\/a\.edit\.v2\.[a-f0-9]{8}\.png$/),
+        expect.stringMatching(/^shots\/fake\.edit\.v1\.[a-f0-9]{8}\.error\.json$/),
+        expect.stringMatching(/^poster\/poster\.[a-f0-9]{8}\.png$/),
+        'broken.png.edit.error.json',
+        'typo.png.edit.error.json',
+      ]),
+    );
+    const typo = JSON.parse(await readFile(join(out, 'typo.png.edit.error.json'), 'utf8'));
+    expect(typo.error).toMatchObject({ code: 'SIDECAR_INVALID', message: expect.stringContaining('"colour"') });
+    expect(files.filter((f) => f.startsWith('_runs/')).map((f) => f.split('.').pop())).toEqual(['csv', 'json']);
+    // Nothing was written into the drop.
+    expect((await listFiles(drop)).some((f) => f.includes('.edit.') && f.endsWith('.png') && f !== 'broken.png')).toBe(false);
+
+    const rerun = capture();
+    await main(['run', drop, '--out', out, '--json'], OFFLINE_ENV, rerun.io);
+    const second = JSON.parse(rerun.out());
+    expect(second).toMatchObject({ jobs: 6, succeeded: 0, alreadyDone: 6, costUsd: 0 });
+  });
+
+  it('refuses to start when the estimate exceeds --max-usd, spending nothing', async () => {
+    const drop = join(root, 'drop');
+    await writeDrop(drop, { 'a.jobs.json': { jobs: [{ prompt: 'x', variants: 4 }] } });
+    const run = capture();
+    const code = await main(['run', drop, '--out', join(root, 'out'), '--max-usd', '0.01'], OFFLINE_ENV, run.io);
+    expect(code).toBe(2);
+    expect(run.err()).toMatch(/Refused to run: estimated \$0\.15\d+ exceeds --max-usd \$0\.01/);
+  });
+
+  it('refuses an output folder inside the drop', async () => {
+    const run = capture();
+    const drop = join(root, 'drop');
+    await writeDrop(drop, { 'a.jobs.json': { jobs: [{ prompt: 'x' }] } });
+    expect(await main(['run', drop, '--out', join(drop, 'out')], OFFLINE_ENV, run.io)).toBe(2);
+    expect(run.err()).toContain('overlap');
+  });
+});
+
+describe('bananaflow validate and estimate', () => {
+  it('explains every problem of a sidecar', async () => {
+    await writeDrop(root, { 'x.png.edit.json': { prompt: '', variants: 0, colour: 'red' }, 'x.png': await tinyImage() });
+    const run = capture();
+    expect(await main(['validate', join(root, 'x.png.edit.json')], OFFLINE_ENV, run.io)).toBe(1);
+    for (const field of ['"prompt"', '"variants"', '"colour"']) expect(run.out()).toContain(field);
+  });
+
+  it('estimates a drop without calling any model', async () => {
+    await writeDrop(root, { 'a.jobs.json': { jobs: [{ prompt: 'x', variants: 2 }, { prompt: 'y', steps: undefined }] } });
+    const run = capture();
+    expect(await main(['estimate', root, '--json'], OFFLINE_ENV, run.io)).toBe(0);
+    const result = JSON.parse(run.out());
+    expect(result.jobs).toHaveLength(3);
+    expect(result.estimatedCostUsd).toBeCloseTo(3 * 0.0387, 3);
+  });
+
+  it('answers a usage error with exit code 2', async () => {
+    const run = capture();
+    expect(await main(['frobnicate', root], OFFLINE_ENV, run.io)).toBe(2);
+    expect(run.err()).toContain('unknown command');
+  });
+});
