@@ -41,6 +41,25 @@ export const configSchema = z.object({
     }),
   BANANAFLOW_INPUT_BUCKET: z.string().min(1).optional(),
   BANANAFLOW_OUTPUT_BUCKET: z.string().min(1).optional(),
+  /**
+   * Local runs only (the emulator stack): JSON map of bucket name → folder, so the functions use a
+   * folder as each bucket instead of Cloud Storage. Absent in the cloud.
+   */
+  BANANAFLOW_LOCAL_BUCKET_ROOTS: z
+    .string()
+    .optional()
+    .transform((text, ctx) => {
+      if (!text) return undefined;
+      try {
+        return z.record(z.string(), z.string().min(1)).parse(JSON.parse(text));
+      } catch (error) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `must be a JSON object of bucket name → folder: ${(error as Error).message}`,
+        });
+        return z.NEVER;
+      }
+    }),
   BANANAFLOW_JOBS_TOPIC: z.string().min(3).default('bananaflow-jobs'),
   BANANAFLOW_RESULTS_TOPIC: z.string().min(3).default('bananaflow-results'),
   /** Per model request (each refinement turn), in ms. */

@@ -306,8 +306,8 @@ variable "retry_max_backoff_seconds" {
 
 variable "max_delivery_attempts" {
   type        = number
-  description = "Deliveries of a job before Pub/Sub moves it to the dead-letter topic (5-100)."
-  default     = 10
+  description = "Deliveries of a job before Pub/Sub moves it to the dead-letter topic (5-100). A push refused because every worker instance is busy counts as an attempt too, so keep it generous for large drops."
+  default     = 20
 
   validation {
     condition     = var.max_delivery_attempts >= 5 && var.max_delivery_attempts <= 100 && floor(var.max_delivery_attempts) == var.max_delivery_attempts

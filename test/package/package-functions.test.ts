@@ -278,6 +278,17 @@ describe('packageFunctions', () => {
     ).rejects.toThrow(/sharp.*not in the root package.json/);
   });
 
+  it('names a missing entry file instead of failing inside esbuild', async () => {
+    await expect(
+      packageFunctions({
+        rootDir: project,
+        outDir: join(work, 'out6'),
+        functions: [{ name: 'ghost', entry: 'src/ghost/index.ts', entryPoint: 'ghost' }],
+        log: () => {},
+      }),
+    ).rejects.toThrow(/ghost: entry file src\/ghost\/index\.ts not found/);
+  });
+
   it('produces archives an independent unzip accepts', (ctx) => {
     const probe = spawnSync('unzip', ['-v'], { encoding: 'utf8' });
     if (probe.error) {
