@@ -30,7 +30,8 @@ const FUNCTIONS: readonly FunctionKey[] = ['ingest', 'worker', 'dead_letter'];
 /**
  * Which function needs which BANANAFLOW_* variable. Every BANANAFLOW_* name the code reads must
  * appear here (the test scans the code), so a new setting fails this test until the table and
- * the Terraform are updated. 'required' = always set; 'optional' = set only when configured.
+ * the Terraform are updated. 'required' = always set; 'optional' = set only when configured;
+ * absent = the function must not get it (an empty entry: no function may set it).
  */
 const ENV_REQUIREMENTS: Record<string, Partial<Record<FunctionKey, 'required' | 'optional'>>> = {
   BANANAFLOW_INPUT_BUCKET: { ingest: 'required', worker: 'required' },
@@ -45,6 +46,8 @@ const ENV_REQUIREMENTS: Record<string, Partial<Record<FunctionKey, 'required' | 
   BANANAFLOW_MAX_INPUT_BYTES: { worker: 'required' },
   BANANAFLOW_MAX_INPUT_PIXELS: { worker: 'required' },
   BANANAFLOW_MAX_SIDECAR_BYTES: { ingest: 'required' },
+  // Local emulator stack only (folders instead of Cloud Storage): must never be set in the cloud.
+  BANANAFLOW_LOCAL_BUCKET_ROOTS: {},
 };
 
 /** Environment values that must point at the Terraform-managed resource, not a literal. */

@@ -1,0 +1,119 @@
+import { randomUUID } from 'node:crypto';
+import { type Message, PubSub, type Subscription } from '@google-cloud/pubsub';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  type PubSubEmulator,
+  pubsubEmulatorAvailable,
+  startPubSubEmulator,
+} from '../../infra/emulator/pubsub-emulator.ts';
+import { PubSubJobQueue } from '../../shared/adapters/pubsub-job-queue.ts';
+import { BananaError } from '../../shared/errors.ts';
+import { jobQueueContract, type ReceivedMessage } from '../contracts/job-queue-contract.ts';
+import { makeJob } from '../support/make-job.ts';
+
+const available = pubsubEmulatorAvailable();
+if (!available.ok) {
+  console.warn(`Skipping Pub/Sub emulator tests: ${available.why}`);
+}
+
+/** How long a harness keeps consuming before it reports what it has (a failing test, not a hang). */
+const RECEIVE_DEADLINE_MS = 30_000;
+
+/** Collects a subscription's messages (acknowledging each) as the contract's ReceivedMessage. */
+function collect(subscription: Subscription): {
+  messages: ReceivedMessage[];
+  distinct: Set<string>;
+} {
+  const messages: ReceivedMessage[] = [];
+  const distinct = new Set<string>();
+  subscription.on('message', (message: Message) => {
+    const data: unknown = JSON.parse(message.data.toString('utf8'));
+    messages.push({ data, attributes: { ...message.attributes } });
+    distinct.add(String((data as { jobId?: unknown }).jobId));
+    message.ack();
+  });
+  subscription.on('error', (error: unknown) => {
+    console.error('subscription error', error);
+  });
+  return { messages, distinct };
+}
+
+async function waitFor(condition: () => boolean): Promise<void> {
+  const deadline = Date.now() + RECEIVE_DEADLINE_MS;
+  while (!condition() && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+describe.skipIf(!available.ok)('PubSubJobQueue on the Pub/Sub emulator', () => {
+  let emulator: PubSubEmulator;
+  let pubsub: PubSub;
+
+  beforeAll(async () => {
+    emulator = await startPubSubEmulator();
+    console.info(`Pub/Sub emulator on ${emulator.host} answered after ${emulator.startupMs} ms`);
+    pubsub = new PubSub({ apiEndpoint: emulator.host, projectId: emulator.projectId });
+  });
+  afterAll(async () => {
+    await pubsub?.close();
+    await emulator?.stop();
+  });
+
+  /** Fresh topics and subscriptions per harness (ids need at least 3 characters). */
+  async function makeHarness(topicOverride?: { jobs?: string }) {
+    const id = randomUUID().slice(0, 8);
+    const [jobsTopic] = await pubsub.createTopic(`jobs-${id}`);
+    const [resultsTopic] = await pubsub.createTopic(`results-${id}`);
+    const [jobsSub] = await jobsTopic.createSubscription(`jobs-${id}-pull`);
+    const [resultsSub] = await resultsTopic.createSubscription(`results-${id}-pull`);
+    const jobs = collect(jobsSub);
+    const results = collect(resultsSub);
+    const queue = new PubSubJobQueue(pubsub, {
+      jobs: topicOverride?.jobs ?? jobsTopic.name,
+      results: resultsTopic.name,
+    });
+    return {
+      queue,
+      async received(expected: { jobs: number; results: number }) {
+        await waitFor(
+          () => jobs.distinct.size >= expected.jobs && results.distinct.size >= expected.results,
+        );
+        return { jobs: [...jobs.messages], results: [...results.messages] };
+      },
+      async cleanup() {
+        await Promise.all([jobsSub.close(), resultsSub.close()]);
+        await Promise.all([jobsSub.delete(), resultsSub.delete()]);
+        await Promise.all([jobsTopic.delete(), resultsTopic.delete()]);
+      },
+    };
+  }
+
+  jobQueueContract('PubSubJobQueue', () => makeHarness(), { attributes: true });
+
+  it('publishes 10,000 jobs in batches and every one arrives', async () => {
+    const harness = await makeHarness();
+    try {
+      const jobs = Array.from({ length: 10_000 }, (_, i) => makeJob(i));
+      await harness.queue.publishJobs(jobs);
+      const { jobs: received } = await harness.received({ jobs: jobs.length, results: 0 });
+      const ids = new Set(received.map((m) => (m.data as { jobId: string }).jobId));
+      expect(ids.size).toBe(jobs.length);
+    } finally {
+      await harness.cleanup();
+    }
+  });
+
+  it('fails with a retryable BananaError when messages are not accepted', async () => {
+    const harness = await makeHarness({ jobs: `missing-${randomUUID().slice(0, 8)}` });
+    try {
+      const error = await harness.queue.publishJobs([makeJob(1), makeJob(2)]).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(error).toBeInstanceOf(BananaError);
+      expect(error).toMatchObject({ retryable: true, details: { failed: 2, total: 2 } });
+    } finally {
+      await harness.cleanup();
+    }
+  });
+});
