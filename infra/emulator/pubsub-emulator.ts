@@ -166,7 +166,7 @@ export async function startPubSubEmulator(
     // Once the leader is reaped its pid (= the group id) may be reused: never signal it then.
     if (!hasExited) killGroup(child, 'SIGKILL');
   };
-  void onExit;
+  process.once('exit', onExit);
 
   const stop = async () => {
     process.removeListener('exit', onExit);

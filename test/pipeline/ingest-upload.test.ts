@@ -1,0 +1,114 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Job } from '../../shared/planning/job.ts';
+import { type IngestDeps, ingestUpload } from '../../shared/pipeline/ingest-upload.ts';
+import type { JobQueue } from '../../shared/ports/job-queue.ts';
+import { type Harness, startHarness, tinyImage, writeDrop } from '../support/pipeline-harness.ts';
+
+let harness: Harness | undefined;
+afterEach(async () => {
+  await harness?.close();
+  harness = undefined;
+});
+
+/** Ingest deps over the harness store, with a queue that records what was published. */
+async function setup(now = () => new Date()) {
+  harness = await startHarness({ now });
+  const published: Job[] = [];
+  const queue: JobQueue = {
+    publishJobs: async (jobs) => {
+      published.push(...jobs);
+    },
+    publishResult: async () => {},
+  };
+  const deps: IngestDeps = { ...harness.planner, queue, maxEventAgeMs: 3_600_000 };
+  const h = harness;
+  /** Writes files into the drop, then delivers their finalize events one by one. */
+  const upload = async (files: Record<string, Buffer | object>, metadata?: Record<string, string>) => {
+    await writeDrop(h.dropDir, files);
+    const results = [];
+    for (const name of Object.keys(files)) {
+      const info = await h.store.stat('input', name);
+      if (!info) throw new Error(`${name} not written`);
+      results.push(
+        await ingestUpload(deps, { bucket: 'input', name, generation: info.generation, ...(metadata ? { metadata } : {}) }),
+      );
+    }
+    return results;
+  };
+  return { deps, published, upload };
+}
+
+const inputsOf = (jobs: Job[]) => jobs.map((j) => j.inputs.map((i) => i.name).join('+')).sort();
+
+describe('ingest: whichever upload completes a pair plans its jobs', () => {
+  it('image first, then its sidecar', async () => {
+    const { published, upload } = await setup();
+    const [first] = await upload({ 'cat.png': await tinyImage() });
+    expect(first).toMatchObject({ status: 'skipped' });
+    await upload({ 'cat.png.edit.json': { prompt: 'blue' } });
+    expect(inputsOf(published)).toEqual(['cat.png']);
+  });
+
+  it('sidecar first (waits), then the image', async () => {
+    const { published, upload } = await setup();
+    await upload({ 'm.jobs.json': { jobs: [{ prompt: 'x', inputs: ['a.png', 'b.png'] }] } });
+    expect(published).toEqual([]);
+    await upload({ 'a.png': await tinyImage() });
+    expect(published).toEqual([]);
+    await upload({ 'b.png': await tinyImage() });
+    expect(inputsOf(published)).toEqual(['a.png+b.png']);
+  });
+
+  it('a folder sidecar before and after its images plans each image once per trigger', async () => {
+    const { published, upload } = await setup();
+    await upload({ 'f/one.png': await tinyImage() });
+    await upload({ 'f/_edit.json': { prompt: 'x' } });
+    expect(inputsOf(published)).toEqual(['f/one.png']);
+    await upload({ 'f/two.png': await tinyImage() });
+    expect(inputsOf(published)).toEqual(['f/one.png', 'f/two.png']);
+  });
+
+  it('the same ids whichever order the uploads came in', async () => {
+    const a = await setup();
+    await a.upload({ 'x.png': await tinyImage() });
+    await a.upload({ 'x.png.edit.json': { prompt: 'p' } });
+    const idsA = a.published.map((j) => j.jobId);
+    const gens = await Promise.all(['x.png', 'x.png.edit.json'].map((n) => harness?.store.stat('input', n)));
+    // Re-deliver both events: same generations, same jobs.
+    for (const info of gens) {
+      if (info) await ingestUpload(a.deps, { bucket: 'input', name: info.name, generation: info.generation });
+    }
+    expect(new Set(a.published.map((j) => j.jobId))).toEqual(new Set(idsA));
+  });
+
+  it('writes an error record for an invalid sidecar and plans nothing', async () => {
+    const { published, upload } = await setup();
+    await upload({ 'cat.png': await tinyImage(), 'cat.png.edit.json': { prompt: 'x', colour: 'red' } });
+    expect(published).toEqual([]);
+    const record = await harness?.store.read('output', 'cat.png.edit.error.json');
+    expect(JSON.parse(record?.bytes.toString() ?? '{}').error.code).toBe('SIDECAR_INVALID');
+  });
+
+  it('never processes an object bananaflow wrote itself, even in the input bucket', async () => {
+    const { published, upload } = await setup();
+    await upload({ 'cat.png.edit.json': { prompt: 'x' } });
+    const [result] = await upload({ 'cat.png': await tinyImage() }, { 'bananaflow-output': '1' });
+    expect(result).toMatchObject({ status: 'skipped', reason: expect.stringContaining('bananaflow itself') });
+    expect(published).toEqual([]);
+  });
+
+  it('drops events older than the maximum age', async () => {
+    const { deps } = await setup();
+    const result = await ingestUpload(deps, { bucket: 'input', name: 'a.png', generation: '1', eventTime: '2020-01-01T00:00:00Z' });
+    expect(result).toMatchObject({ status: 'skipped', reason: expect.stringContaining('old') });
+  });
+
+  it('ignores a superseded version of a sidecar (its newer event plans the newer one)', async () => {
+    const { deps, published, upload } = await setup();
+    await upload({ 'cat.png': await tinyImage(), 'cat.png.edit.json': { prompt: 'v1' } });
+    const before = published.length;
+    const result = await ingestUpload(deps, { bucket: 'input', name: 'cat.png.edit.json', generation: '1' });
+    expect(result).toMatchObject({ status: 'planned', published: 0 });
+    expect(published.length).toBe(before);
+  });
+});
