@@ -54,10 +54,7 @@ export interface TextSink {
 export async function main(
   argv: string[],
   env: NodeJS.ProcessEnv = process.env,
-  io: { out: NodeJS.WriteStream; err: NodeJS.WriteStream } = {
-    out: process.stdout,
-    err: process.stderr,
-  },
+  io: CliIo = { out: process.stdout, err: process.stderr },
 ): Promise<number> {
   const say = (text: string) => io.err.write(`${text}\n`);
   try {

@@ -1,6 +1,6 @@
 import type { DropPlan } from '../../shared/pipeline/plan-drop.ts';
-import type { TextSink } from './main.ts';
 import type { RunProgress, RunSummary, SummaryRow } from '../runner/run-drop.ts';
+import type { TextSink } from './main.ts';
 
 /** Terminal output of the CLI: a progress bar on a TTY, plain lines otherwise, then tables. */
 

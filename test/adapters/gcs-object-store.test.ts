@@ -111,9 +111,11 @@ describe('GcsObjectStore against the fake JSON API server', () => {
       });
       const store = new GcsObjectStore(storage);
       server.injectFault('503', 1);
+      const before = server.requests.length;
       const info = await store.write(bucket, 'retried.txt', Buffer.from('ok'), {
         ifGenerationMatch: '0',
       });
+      expect(server.requests.slice(before).filter((r) => r.method === 'POST')).toHaveLength(2);
       expect((await store.read(bucket, 'retried.txt')).info.generation).toBe(info.generation);
     });
 

@@ -76,7 +76,12 @@ describe('in-process job queue (the cloud delivery semantics, locally)', () => {
       async () => {
         times.push(Date.now());
         if (times.length === 1) {
-          throw new BananaError({ code: 'MODEL_QUOTA', message: '429', retryable: true, retryAfterMs: 150 });
+          throw new BananaError({
+            code: 'MODEL_QUOTA',
+            message: '429',
+            retryable: true,
+            retryAfterMs: 150,
+          });
         }
       },
       async () => {},
@@ -91,7 +96,15 @@ describe('in-process job queue (the cloud delivery semantics, locally)', () => {
     const queue = new MemoryJobQueue(options);
     const heard: string[] = [];
     queue.onResult((e) => heard.push(e.jobId));
-    await queue.publishResult({ schemaVersion: 1, jobId: 'a', runId: 'r', status: 'succeeded', recordUri: 'x', costUsd: 0.04, finishedAt: 'now' });
+    await queue.publishResult({
+      schemaVersion: 1,
+      jobId: 'a',
+      runId: 'r',
+      status: 'succeeded',
+      recordUri: 'x',
+      costUsd: 0.04,
+      finishedAt: 'now',
+    });
     expect(queue.results).toHaveLength(1);
     expect(heard).toEqual(['a']);
   });

@@ -24,32 +24,39 @@ describe('cost from reported usage', () => {
     candidatesTokensDetails: [{ modality: 'IMAGE', tokenCount: 1290 }],
   };
 
-  it.each(catalog.models.map((m) => [m.id, m] as const))('prices %s by modality from its catalog row', (_, model) => {
-    const usage = usageFromMetadata(metadata);
-    expect(usage).toEqual({
-      inputTextTokens: 68,
-      inputImageTokens: 1032,
-      outputTextTokens: 50,
-      outputImageTokens: 1290,
-      thoughtsTokens: 200,
-      totalTokens: 2640,
-    });
-    const p = model.pricesPerMillionTokens;
-    const cost = costFromUsage(model, usage, catalog.priceTableVersion);
-    const input = (68 * p.inputText + 1032 * p.inputImage) / 1e6;
-    const output = ((50 + 200) * p.outputText + 1290 * p.outputImage) / 1e6;
-    expect(cost.input).toBeCloseTo(input, 9);
-    expect(cost.output).toBeCloseTo(output, 9);
-    expect(cost.total).toBeCloseTo(input + output, 9);
-    expect(cost.priceTableVersion).toBe(catalog.priceTableVersion);
-    const batch = costFromUsage(model, usage, catalog.priceTableVersion, { batch: true });
-    expect(batch.total).toBeCloseTo((input + output) * (1 - model.batchDiscount), 9);
-  });
+  it.each(catalog.models.map((m) => [m.id, m] as const))(
+    'prices %s by modality from its catalog row',
+    (_, model) => {
+      const usage = usageFromMetadata(metadata);
+      expect(usage).toEqual({
+        inputTextTokens: 68,
+        inputImageTokens: 1032,
+        outputTextTokens: 50,
+        outputImageTokens: 1290,
+        thoughtsTokens: 200,
+        totalTokens: 2640,
+      });
+      const p = model.pricesPerMillionTokens;
+      const cost = costFromUsage(model, usage, catalog.priceTableVersion);
+      const input = (68 * p.inputText + 1032 * p.inputImage) / 1e6;
+      const output = ((50 + 200) * p.outputText + 1290 * p.outputImage) / 1e6;
+      expect(cost.input).toBeCloseTo(input, 9);
+      expect(cost.output).toBeCloseTo(output, 9);
+      expect(cost.total).toBeCloseTo(input + output, 9);
+      expect(cost.priceTableVersion).toBe(catalog.priceTableVersion);
+      const batch = costFromUsage(model, usage, catalog.priceTableVersion, { batch: true });
+      expect(batch.total).toBeCloseTo((input + output) * (1 - model.batchDiscount), 9);
+    },
+  );
 
   it('matches the published per-image prices', () => {
     const flash = catalog.resolve('gemini-2.5-flash-image');
     const pro = catalog.resolve('gemini-3-pro-image-preview');
-    const image = (tokens: number) => ({ ...usageFromMetadata(undefined), outputImageTokens: tokens, totalTokens: tokens });
+    const image = (tokens: number) => ({
+      ...usageFromMetadata(undefined),
+      outputImageTokens: tokens,
+      totalTokens: tokens,
+    });
     expect(costFromUsage(flash, image(1290), 'v').total).toBeCloseTo(0.0387, 6);
     expect(costFromUsage(pro, image(1120), 'v').total).toBeCloseTo(0.1344, 6);
     expect(costFromUsage(pro, image(2000), 'v').total).toBeCloseTo(0.24, 6);
@@ -57,7 +64,11 @@ describe('cost from reported usage', () => {
 
   it('bills un-itemised output as text', () => {
     const usage = usageFromMetadata({ promptTokenCount: 10, candidatesTokenCount: 40 });
-    expect(usage).toMatchObject({ inputTextTokens: 10, outputTextTokens: 40, outputImageTokens: 0 });
+    expect(usage).toMatchObject({
+      inputTextTokens: 10,
+      outputTextTokens: 40,
+      outputImageTokens: 0,
+    });
   });
 
   it('counts input image tokens as Gemini tiles them (and Pro at a fixed rate)', () => {
@@ -70,8 +81,16 @@ describe('cost from reported usage', () => {
 
   it('estimates growing input for each refinement turn (history is re-sent)', () => {
     const flash = catalog.resolve('gemini-2.5-flash-image');
-    const one = estimateUsage(flash, { images: [{ width: 300, height: 300 }], turns: ['a'], outputSize: [1024, 1024] });
-    const three = estimateUsage(flash, { images: [{ width: 300, height: 300 }], turns: ['a', 'b', 'c'], outputSize: [1024, 1024] });
+    const one = estimateUsage(flash, {
+      images: [{ width: 300, height: 300 }],
+      turns: ['a'],
+      outputSize: [1024, 1024],
+    });
+    const three = estimateUsage(flash, {
+      images: [{ width: 300, height: 300 }],
+      turns: ['a', 'b', 'c'],
+      outputSize: [1024, 1024],
+    });
     expect(three.outputImageTokens).toBe(3 * one.outputImageTokens);
     expect(three.inputImageTokens).toBe(3 * 258 + (1 + 2) * 4 * 258);
   });
@@ -83,11 +102,16 @@ describe('model catalog', () => {
   });
 
   it('refuses a model it has no prices for, saying how to add them', () => {
-    expect(() => catalog.resolve('gemini-3.1-flash-image-preview')).toThrowError(/not in the model catalog/);
+    expect(() => catalog.resolve('gemini-3.1-flash-image-preview')).toThrowError(
+      /not in the model catalog/,
+    );
     try {
       catalog.resolve('gemini-3.1-flash-image-preview');
     } catch (error) {
-      expect(error).toMatchObject({ code: 'MODEL_UNKNOWN', fix: expect.stringContaining('BANANAFLOW_MODEL_OVERRIDES') });
+      expect(error).toMatchObject({
+        code: 'MODEL_UNKNOWN',
+        fix: expect.stringContaining('BANANAFLOW_MODEL_OVERRIDES'),
+      });
     }
   });
 
@@ -97,7 +121,12 @@ describe('model catalog', () => {
         {
           id: 'gemini-3.1-flash-image-preview',
           maxInputImages: 14,
-          pricesPerMillionTokens: { inputText: 0.5, inputImage: 0.5, outputText: 3, outputImage: 60 },
+          pricesPerMillionTokens: {
+            inputText: 0.5,
+            inputImage: 0.5,
+            outputText: 3,
+            outputImage: 60,
+          },
         },
       ]),
     });
@@ -110,6 +139,8 @@ describe('model catalog', () => {
   });
 
   it('rejects malformed overrides at startup, naming the variable', () => {
-    expect(() => loadConfig({ BANANAFLOW_MODEL_OVERRIDES: '[{"id":"x"}]' })).toThrowError(/BANANAFLOW_MODEL_OVERRIDES/);
+    expect(() => loadConfig({ BANANAFLOW_MODEL_OVERRIDES: '[{"id":"x"}]' })).toThrowError(
+      /BANANAFLOW_MODEL_OVERRIDES/,
+    );
   });
 });

@@ -47,7 +47,9 @@ describe('bananaflow run (embedded runner, offline stand-in)', () => {
       'shots/_edit.json': { prompt: 'studio light', variants: 2 },
       'shots/a.jpg': await tinyImage('jpeg'),
       'shots/fake.jpg': 'not an image at all',
-      'poster.jobs.json': { jobs: [{ name: 'poster', prompt: 'a banana poster', aspectRatio: '2:3' }] },
+      'poster.jobs.json': {
+        jobs: [{ name: 'poster', prompt: 'a banana poster', aspectRatio: '2:3' }],
+      },
       'broken.png.edit.json': '{ "prompt": ',
       'broken.png': await tinyImage('png'),
       'typo.png.edit.json': { prompt: 'x', colour: 'red' },
@@ -62,8 +64,17 @@ describe('bananaflow run (embedded runner, offline stand-in)', () => {
     expect(run.err()).toContain('OFFLINE STAND-IN');
     const summary = JSON.parse(run.out());
     // cat (1) + shots a, fake × 2 variants (4) + poster (1)
-    expect(summary).toMatchObject({ jobs: 6, succeeded: 4, failed: 2, failedByCode: { INPUT_NOT_IMAGE: 2 } });
-    expect(summary.sidecarProblems.map((p: { file: string; code: string }) => `${p.file}:${p.code}`).sort()).toEqual([
+    expect(summary).toMatchObject({
+      jobs: 6,
+      succeeded: 4,
+      failed: 2,
+      failedByCode: { INPUT_NOT_IMAGE: 2 },
+    });
+    expect(
+      summary.sidecarProblems
+        .map((p: { file: string; code: string }) => `${p.file}:${p.code}`)
+        .sort(),
+    ).toEqual([
       'broken.png.edit.json:SIDECAR_INVALID_JSON',
       'escape.jobs.json:SIDECAR_INVALID',
       'missing.jobs.json:INPUT_MISSING',
@@ -72,7 +83,10 @@ describe('bananaflow run (embedded runner, offline stand-in)', () => {
     expect(summary.costUsd).toBeGreaterThan(0);
 
     const files = await listFiles(out);
-    const visible = files.filter((f) => !f.startsWith('_bananaflow/') && !f.startsWith('_runs/') && !f.includes('.bananaflow-meta'));
+    const visible = files.filter(
+      (f) =>
+        !f.startsWith('_bananaflow/') && !f.startsWith('_runs/') && !f.includes('.bananaflow-meta'),
+    );
     expect(visible).toEqual(
       expect.arrayContaining([
         expect.stringMatching(/^cat\.edit\.[a-f0-9]{8}\.webp$/),
@@ -87,10 +101,20 @@ describe('bananaflow run (embedded runner, offline stand-in)', () => {
       ]),
     );
     const typo = JSON.parse(await readFile(join(out, 'typo.png.edit.error.json'), 'utf8'));
-    expect(typo.error).toMatchObject({ code: 'SIDECAR_INVALID', message: expect.stringContaining('"colour"') });
-    expect(files.filter((f) => f.startsWith('_runs/')).map((f) => f.split('.').pop())).toEqual(['csv', 'json']);
+    expect(typo.error).toMatchObject({
+      code: 'SIDECAR_INVALID',
+      message: expect.stringContaining('"colour"'),
+    });
+    expect(files.filter((f) => f.startsWith('_runs/')).map((f) => f.split('.').pop())).toEqual([
+      'csv',
+      'json',
+    ]);
     // Nothing was written into the drop.
-    expect((await listFiles(drop)).some((f) => f.includes('.edit.') && f.endsWith('.png') && f !== 'broken.png')).toBe(false);
+    expect(
+      (await listFiles(drop)).some(
+        (f) => f.includes('.edit.') && f.endsWith('.png') && f !== 'broken.png',
+      ),
+    ).toBe(false);
 
     const rerun = capture();
     await main(['run', drop, '--out', out, '--json'], OFFLINE_ENV, rerun.io);
@@ -102,7 +126,11 @@ describe('bananaflow run (embedded runner, offline stand-in)', () => {
     const drop = join(root, 'drop');
     await writeDrop(drop, { 'a.jobs.json': { jobs: [{ prompt: 'x', variants: 4 }] } });
     const run = capture();
-    const code = await main(['run', drop, '--out', join(root, 'out'), '--max-usd', '0.01'], OFFLINE_ENV, run.io);
+    const code = await main(
+      ['run', drop, '--out', join(root, 'out'), '--max-usd', '0.01'],
+      OFFLINE_ENV,
+      run.io,
+    );
     expect(code).toBe(2);
     expect(run.err()).toMatch(/Refused to run: estimated \$0\.15\d+ exceeds --max-usd \$0\.01/);
   });
@@ -118,14 +146,24 @@ describe('bananaflow run (embedded runner, offline stand-in)', () => {
 
 describe('bananaflow validate and estimate', () => {
   it('explains every problem of a sidecar', async () => {
-    await writeDrop(root, { 'x.png.edit.json': { prompt: '', variants: 0, colour: 'red' }, 'x.png': await tinyImage() });
+    await writeDrop(root, {
+      'x.png.edit.json': { prompt: '', variants: 0, colour: 'red' },
+      'x.png': await tinyImage(),
+    });
     const run = capture();
     expect(await main(['validate', join(root, 'x.png.edit.json')], OFFLINE_ENV, run.io)).toBe(1);
     for (const field of ['"prompt"', '"variants"', '"colour"']) expect(run.out()).toContain(field);
   });
 
   it('estimates a drop without calling any model', async () => {
-    await writeDrop(root, { 'a.jobs.json': { jobs: [{ prompt: 'x', variants: 2 }, { prompt: 'y', steps: undefined }] } });
+    await writeDrop(root, {
+      'a.jobs.json': {
+        jobs: [
+          { prompt: 'x', variants: 2 },
+          { prompt: 'y', steps: undefined },
+        ],
+      },
+    });
     const run = capture();
     expect(await main(['estimate', root, '--json'], OFFLINE_ENV, run.io)).toBe(0);
     const result = JSON.parse(run.out());

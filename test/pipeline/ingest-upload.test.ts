@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Job } from '../../shared/planning/job.ts';
 import { type IngestDeps, ingestUpload } from '../../shared/pipeline/ingest-upload.ts';
+import type { Job } from '../../shared/planning/job.ts';
 import type { JobQueue } from '../../shared/ports/job-queue.ts';
 import { type Harness, startHarness, tinyImage, writeDrop } from '../support/pipeline-harness.ts';
 
@@ -23,14 +23,22 @@ async function setup(now = () => new Date()) {
   const deps: IngestDeps = { ...harness.planner, queue, maxEventAgeMs: 3_600_000 };
   const h = harness;
   /** Writes files into the drop, then delivers their finalize events one by one. */
-  const upload = async (files: Record<string, Buffer | object>, metadata?: Record<string, string>) => {
+  const upload = async (
+    files: Record<string, Buffer | object>,
+    metadata?: Record<string, string>,
+  ) => {
     await writeDrop(h.dropDir, files);
     const results = [];
     for (const name of Object.keys(files)) {
       const info = await h.store.stat('input', name);
       if (!info) throw new Error(`${name} not written`);
       results.push(
-        await ingestUpload(deps, { bucket: 'input', name, generation: info.generation, ...(metadata ? { metadata } : {}) }),
+        await ingestUpload(deps, {
+          bucket: 'input',
+          name,
+          generation: info.generation,
+          ...(metadata ? { metadata } : {}),
+        }),
       );
     }
     return results;
@@ -73,17 +81,27 @@ describe('ingest: whichever upload completes a pair plans its jobs', () => {
     await a.upload({ 'x.png': await tinyImage() });
     await a.upload({ 'x.png.edit.json': { prompt: 'p' } });
     const idsA = a.published.map((j) => j.jobId);
-    const gens = await Promise.all(['x.png', 'x.png.edit.json'].map((n) => harness?.store.stat('input', n)));
+    const gens = await Promise.all(
+      ['x.png', 'x.png.edit.json'].map((n) => harness?.store.stat('input', n)),
+    );
     // Re-deliver both events: same generations, same jobs.
     for (const info of gens) {
-      if (info) await ingestUpload(a.deps, { bucket: 'input', name: info.name, generation: info.generation });
+      if (info)
+        await ingestUpload(a.deps, {
+          bucket: 'input',
+          name: info.name,
+          generation: info.generation,
+        });
     }
     expect(new Set(a.published.map((j) => j.jobId))).toEqual(new Set(idsA));
   });
 
   it('writes an error record for an invalid sidecar and plans nothing', async () => {
     const { published, upload } = await setup();
-    await upload({ 'cat.png': await tinyImage(), 'cat.png.edit.json': { prompt: 'x', colour: 'red' } });
+    await upload({
+      'cat.png': await tinyImage(),
+      'cat.png.edit.json': { prompt: 'x', colour: 'red' },
+    });
     expect(published).toEqual([]);
     const record = await harness?.store.read('output', 'cat.png.edit.error.json');
     expect(JSON.parse(record?.bytes.toString() ?? '{}').error.code).toBe('SIDECAR_INVALID');
@@ -93,13 +111,21 @@ describe('ingest: whichever upload completes a pair plans its jobs', () => {
     const { published, upload } = await setup();
     await upload({ 'cat.png.edit.json': { prompt: 'x' } });
     const [result] = await upload({ 'cat.png': await tinyImage() }, { 'bananaflow-output': '1' });
-    expect(result).toMatchObject({ status: 'skipped', reason: expect.stringContaining('bananaflow itself') });
+    expect(result).toMatchObject({
+      status: 'skipped',
+      reason: expect.stringContaining('bananaflow itself'),
+    });
     expect(published).toEqual([]);
   });
 
   it('drops events older than the maximum age', async () => {
     const { deps } = await setup();
-    const result = await ingestUpload(deps, { bucket: 'input', name: 'a.png', generation: '1', eventTime: '2020-01-01T00:00:00Z' });
+    const result = await ingestUpload(deps, {
+      bucket: 'input',
+      name: 'a.png',
+      generation: '1',
+      eventTime: '2020-01-01T00:00:00Z',
+    });
     expect(result).toMatchObject({ status: 'skipped', reason: expect.stringContaining('old') });
   });
 
@@ -107,7 +133,11 @@ describe('ingest: whichever upload completes a pair plans its jobs', () => {
     const { deps, published, upload } = await setup();
     await upload({ 'cat.png': await tinyImage(), 'cat.png.edit.json': { prompt: 'v1' } });
     const before = published.length;
-    const result = await ingestUpload(deps, { bucket: 'input', name: 'cat.png.edit.json', generation: '1' });
+    const result = await ingestUpload(deps, {
+      bucket: 'input',
+      name: 'cat.png.edit.json',
+      generation: '1',
+    });
     expect(result).toMatchObject({ status: 'planned', published: 0 });
     expect(published.length).toBe(before);
   });

@@ -34,7 +34,11 @@ describe('a job is paid once', () => {
     expect(result.record.usage).toEqual(billed);
     expect(result.record.cost.total).toBeGreaterThan(0);
     const stored = await readJson(harness, 'output', `${job.output.base}.png.json`);
-    expect(stored).toMatchObject({ jobId: job.jobId, status: 'succeeded', model: { backend: 'offline-stand-in' } });
+    expect(stored).toMatchObject({
+      jobId: job.jobId,
+      status: 'succeeded',
+      model: { backend: 'offline-stand-in' },
+    });
     expect(harness.queue.results.map((r) => r.status)).toEqual(['succeeded']);
   });
 
@@ -57,10 +61,16 @@ describe('a job is paid once', () => {
     );
     expect(harness.standIn.stats().totalCalls).toBe(1);
     const fulfilled = outcomes.filter((o) => o.status === 'fulfilled').map((o) => o.value.status);
-    const rejected = outcomes.filter((o) => o.status === 'rejected').map((o) => (o.reason as BananaError).code);
+    const rejected = outcomes
+      .filter((o) => o.status === 'rejected')
+      .map((o) => (o.reason as BananaError).code);
     expect(fulfilled.filter((s) => s === 'succeeded')).toHaveLength(1);
     // The others either saw the live claim (retryable, redelivered later) or the finished job.
-    expect([...fulfilled.filter((s) => s !== 'succeeded'), ...rejected].every((s) => s === 'duplicate' || s === 'JOB_IN_PROGRESS')).toBe(true);
+    expect(
+      [...fulfilled.filter((s) => s !== 'succeeded'), ...rejected].every(
+        (s) => s === 'duplicate' || s === 'JOB_IN_PROGRESS',
+      ),
+    ).toBe(true);
     // ...and their redelivery finds the job done without calling the model.
     const redelivered = await runJob(harness.worker, job, delivery(2));
     expect(redelivered.status).toBe('duplicate');
@@ -74,11 +84,18 @@ describe('a job is paid once', () => {
         failingWrites(inner, (_, name) => {
           if (!failOutputWrite || !name.endsWith('.png') || name.startsWith('_bananaflow/')) return;
           failOutputWrite = false;
-          return new BananaError({ code: 'STORAGE_TRANSIENT', message: 'simulated crash while writing outputs', retryable: true });
+          return new BananaError({
+            code: 'STORAGE_TRANSIENT',
+            message: 'simulated crash while writing outputs',
+            retryable: true,
+          });
         }),
     });
     const job = await oneJob(harness);
-    await expect(runJob(harness.worker, job, delivery(1))).rejects.toMatchObject({ code: 'STORAGE_TRANSIENT', retryable: true });
+    await expect(runJob(harness.worker, job, delivery(1))).rejects.toMatchObject({
+      code: 'STORAGE_TRANSIENT',
+      retryable: true,
+    });
     const second = await runJob(harness.worker, job, delivery(2));
     expect(second.status).toBe('succeeded');
     if (second.status === 'succeeded') {
@@ -88,7 +105,7 @@ describe('a job is paid once', () => {
     expect(harness.standIn.stats().totalCalls).toBe(1);
   });
 
-  it('lets another delivery take over only after a dead worker\'s lease expires', async () => {
+  it("lets another delivery take over only after a dead worker's lease expires", async () => {
     let clock = Date.parse('2026-11-25T10:00:00Z');
     harness = await startHarness({ now: () => new Date(clock), leaseMs: 60_000 });
     const job = await oneJob(harness);
@@ -100,7 +117,10 @@ describe('a job is paid once', () => {
       120_000,
     );
     expect(claim.ok).toBe(true);
-    await expect(runJob(harness.worker, job, delivery(2))).rejects.toMatchObject({ code: 'JOB_IN_PROGRESS', retryable: true });
+    await expect(runJob(harness.worker, job, delivery(2))).rejects.toMatchObject({
+      code: 'JOB_IN_PROGRESS',
+      retryable: true,
+    });
     expect(harness.standIn.stats().totalCalls).toBe(0);
     clock += 121_000;
     const result = await runJob(harness.worker, job, delivery(3));
@@ -113,7 +133,11 @@ describe('model outcomes', () => {
   it('retries a 429 after the delay the model asked for, then succeeds', async () => {
     harness = await startHarness();
     const job = await oneJob(harness, 'blue [standin:fail=429] [standin:retry-delay=3s]');
-    await expect(runJob(harness.worker, job, delivery(1))).rejects.toMatchObject({ code: 'MODEL_QUOTA', retryable: true, retryAfterMs: 3000 });
+    await expect(runJob(harness.worker, job, delivery(1))).rejects.toMatchObject({
+      code: 'MODEL_QUOTA',
+      retryable: true,
+      retryAfterMs: 3000,
+    });
     const result = await runJob(harness.worker, job, delivery(2));
     expect(result.status).toBe('succeeded');
     expect(harness.standIn.stats().totalCalls).toBe(2);
@@ -124,22 +148,25 @@ describe('model outcomes', () => {
     ['blocked-prompt', 'MODEL_BLOCKED_PROMPT'],
     ['text-only', 'MODEL_TEXT_ONLY'],
     ['empty-candidates', 'MODEL_NO_IMAGE'],
-  ])('records %s as a permanent failure with what it cost, and never retries it', async (outcome, code) => {
-    harness = await startHarness();
-    const job = await oneJob(harness, `cat [standin:outcome=${outcome}]`);
-    const result = await runJob(harness.worker, job, delivery());
-    expect(result.status).toBe('failed');
-    const record = await readJson(harness, 'output', `${job.output.base}.error.json`);
-    expect(record.error.code).toBe(code);
-    expect(record.error.fix).toBeTruthy();
-    expect(record.cost.total).toBeCloseTo(
-      result.status === 'failed' ? (result.record.cost?.total ?? -1) : -1,
-      9,
-    );
-    expect((await runJob(harness.worker, job, delivery(2))).status).toBe('duplicate');
-    expect(harness.standIn.stats().totalCalls).toBe(1);
-    expect(harness.queue.results.map((r) => r.errorCode)).toEqual([code]);
-  });
+  ])(
+    'records %s as a permanent failure with what it cost, and never retries it',
+    async (outcome, code) => {
+      harness = await startHarness();
+      const job = await oneJob(harness, `cat [standin:outcome=${outcome}]`);
+      const result = await runJob(harness.worker, job, delivery());
+      expect(result.status).toBe('failed');
+      const record = await readJson(harness, 'output', `${job.output.base}.error.json`);
+      expect(record.error.code).toBe(code);
+      expect(record.error.fix).toBeTruthy();
+      expect(record.cost.total).toBeCloseTo(
+        result.status === 'failed' ? (result.record.cost?.total ?? -1) : -1,
+        9,
+      );
+      expect((await runJob(harness.worker, job, delivery(2))).status).toBe('duplicate');
+      expect(harness.standIn.stats().totalCalls).toBe(1);
+      expect(harness.queue.results.map((r) => r.errorCode)).toEqual([code]);
+    },
+  );
 
   it('turns a job that keeps failing into a dead-letter record with its attempts and last error', async () => {
     harness = await startHarness();
@@ -153,13 +180,19 @@ describe('model outcomes', () => {
     await h.queue.drain();
     expect(h.standIn.stats().totalCalls).toBe(3);
     const record = await readJson(h, 'output', `${job.output.base}.error.json`);
-    expect(record.error).toMatchObject({ code: 'DEAD_LETTERED', details: { attempts: 3, lastError: { code: 'MODEL_TRANSIENT' } } });
+    expect(record.error).toMatchObject({
+      code: 'DEAD_LETTERED',
+      details: { attempts: 3, lastError: { code: 'MODEL_TRANSIENT' } },
+    });
     expect(h.queue.stats.deadLettered).toBe(1);
   });
 
   it('records an input that is not an image, naming the file', async () => {
     harness = await startHarness();
-    await writeDrop(harness.dropDir, { 'fake.jpg': 'this is text, not a JPEG', 'fake.jpg.edit.json': { prompt: 'x' } });
+    await writeDrop(harness.dropDir, {
+      'fake.jpg': 'this is text, not a JPEG',
+      'fake.jpg.edit.json': { prompt: 'x' },
+    });
     const [job] = await harness.plan();
     if (!job) throw new Error('no job');
     const result = await runJob(harness.worker, job, delivery());

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { loadModelCatalog } from '../../shared/catalog/model-catalog.ts';
+import { type PlanContext, planSidecarJobs } from '../../shared/planning/plan-jobs.ts';
 import type { ParsedSidecar } from '../../shared/sidecar/parse-sidecar.ts';
 import { parseSidecar } from '../../shared/sidecar/parse-sidecar.ts';
-import { type PlanContext, planSidecarJobs } from '../../shared/planning/plan-jobs.ts';
 
 const catalog = loadModelCatalog();
 
@@ -20,7 +20,11 @@ function ctx(names: string[], overrides: Partial<PlanContext> = {}): PlanContext
   };
 }
 
-function sidecar(name: string, kind: 'image' | 'folder' | 'manifest', spec: unknown): ParsedSidecar {
+function sidecar(
+  name: string,
+  kind: 'image' | 'folder' | 'manifest',
+  spec: unknown,
+): ParsedSidecar {
   const result = parseSidecar(name, kind, Buffer.from(JSON.stringify(spec)), 1 << 20);
   if (!result.ok) throw new Error(result.errors.map((e) => e.message).join('\n'));
   return result.sidecar;
@@ -35,15 +39,37 @@ const plan = (
 ) => planSidecarJobs({ name, generation, parsed: sidecar(name, kind, spec) }, context);
 
 describe('planning jobs from sidecars', () => {
-  const drop = ['a/cat.jpg', 'a/dog.png', 'a/style.png', 'a/cat.jpg.edit.json', 'a/b/deep.png', 'char.png'];
+  const drop = [
+    'a/cat.jpg',
+    'a/dog.png',
+    'a/style.png',
+    'a/cat.jpg.edit.json',
+    'a/b/deep.png',
+    'char.png',
+  ];
 
   it.each([
     ['text-to-image', 'm.jobs.json', 'manifest', { jobs: [{ prompt: 'a banana' }] }],
     ['edit', 'a/cat.jpg.edit.json', 'image', { prompt: 'blue' }],
-    ['style-transfer', 'a/cat.jpg.edit.json', 'image', { prompt: 'like the style', references: ['style.png'] }],
-    ['composition', 'm.jobs.json', 'manifest', { jobs: [{ prompt: 'both', inputs: ['a/cat.jpg', 'a/dog.png'] }] }],
+    [
+      'style-transfer',
+      'a/cat.jpg.edit.json',
+      'image',
+      { prompt: 'like the style', references: ['style.png'] },
+    ],
+    [
+      'composition',
+      'm.jobs.json',
+      'manifest',
+      { jobs: [{ prompt: 'both', inputs: ['a/cat.jpg', 'a/dog.png'] }] },
+    ],
     ['refinement', 'a/cat.jpg.edit.json', 'image', { steps: ['one', 'two'] }],
-    ['character-series', 'm.jobs.json', 'manifest', { defaults: { references: ['char.png'] }, jobs: [{ prompt: 'at sea' }] }],
+    [
+      'character-series',
+      'm.jobs.json',
+      'manifest',
+      { defaults: { references: ['char.png'] }, jobs: [{ prompt: 'at sea' }] },
+    ],
   ] as const)('derives the %s mode', (mode, name, kind, spec) => {
     const result = plan(name, kind, spec, ctx(drop));
     expect(result.problems).toEqual([]);
@@ -58,27 +84,49 @@ describe('planning jobs from sidecars', () => {
     expect(new Set(first.jobs.map((j) => j.jobId)).size).toBe(2);
 
     const changedInput = ctx(drop);
-    (changedInput.objects as Map<string, { name: string; generation: string }>).set('a/cat.jpg', { name: 'a/cat.jpg', generation: '2' });
+    (changedInput.objects as Map<string, { name: string; generation: string }>).set('a/cat.jpg', {
+      name: 'a/cat.jpg',
+      generation: '2',
+    });
     const newInput = plan('a/cat.jpg.edit.json', 'image', spec, changedInput);
     const newSidecar = plan('a/cat.jpg.edit.json', 'image', spec, ctx(drop), '8');
     for (const other of [newInput, newSidecar]) {
-      expect(other.jobs.map((j) => j.jobId).some((id) => first.jobs.some((f) => f.jobId === id))).toBe(false);
+      expect(
+        other.jobs.map((j) => j.jobId).some((id) => first.jobs.some((f) => f.jobId === id)),
+      ).toBe(false);
     }
   });
 
   it('gives a folder sidecar every image directly in its folder except those with their own sidecar and its references', () => {
-    const result = plan('a/_edit.json', 'folder', { prompt: 'x', references: ['style.png'] }, ctx(drop));
-    expect(result.jobs.map((j) => j.inputs.map((i) => i.name))).toEqual([['a/dog.png', 'a/style.png']]);
+    const result = plan(
+      'a/_edit.json',
+      'folder',
+      { prompt: 'x', references: ['style.png'] },
+      ctx(drop),
+    );
+    expect(result.jobs.map((j) => j.inputs.map((i) => i.name))).toEqual([
+      ['a/dog.png', 'a/style.png'],
+    ]);
     expect(result.jobs[0]?.output.base).toMatch(/^a\/dog\.edit\.[a-f0-9]{8}$/);
   });
 
   it('names outputs after the input, label, variant and job id, mirroring folders', () => {
-    const result = plan('a/cat.jpg.edit.json', 'image', { prompt: 'x', variants: 2, name: 'summer', output: { format: 'jpeg' } }, ctx(drop));
+    const result = plan(
+      'a/cat.jpg.edit.json',
+      'image',
+      { prompt: 'x', variants: 2, name: 'summer', output: { format: 'jpeg' } },
+      ctx(drop),
+    );
     expect(result.jobs.map((j) => j.output.base)).toEqual([
       expect.stringMatching(/^a\/cat\.summer\.v1\.[a-f0-9]{8}$/),
       expect.stringMatching(/^a\/cat\.summer\.v2\.[a-f0-9]{8}$/),
     ]);
-    const manifest = plan('a/shoot.jobs.json', 'manifest', { jobs: [{ prompt: 'x' }, { name: 'hero', prompt: 'y' }] }, ctx(drop));
+    const manifest = plan(
+      'a/shoot.jobs.json',
+      'manifest',
+      { jobs: [{ prompt: 'x' }, { name: 'hero', prompt: 'y' }] },
+      ctx(drop),
+    );
     expect(manifest.jobs.map((j) => j.output.base)).toEqual([
       expect.stringMatching(/^a\/shoot\/job-001\.[a-f0-9]{8}$/),
       expect.stringMatching(/^a\/shoot\/hero\.[a-f0-9]{8}$/),
@@ -86,15 +134,60 @@ describe('planning jobs from sidecars', () => {
   });
 
   it.each([
-    ['more images than the model takes', { jobs: [{ prompt: 'x', inputs: ['a/cat.jpg', 'a/dog.png', 'a/style.png', 'char.png'] }] }, 'TOO_MANY_IMAGES', 'jobs[0].references'],
-    ['an unknown model', { jobs: [{ prompt: 'x', model: 'gemini-9-ultra' }] }, 'MODEL_UNKNOWN', 'jobs[0].model'],
-    ['an unsupported aspect ratio', { jobs: [{ prompt: 'x', aspectRatio: '7:3' }] }, 'MODEL_OPTION_UNSUPPORTED', 'jobs[0].aspectRatio'],
-    ['imageSize on a fixed-size model', { jobs: [{ prompt: 'x', imageSize: '2K' }] }, 'MODEL_OPTION_UNSUPPORTED', 'jobs[0].imageSize'],
-    ['a missing input', { jobs: [{ prompt: 'x', inputs: ['nope.png'] }] }, 'INPUT_MISSING', 'jobs[0].inputs[0]'],
-    ['a sidecar as input', { jobs: [{ prompt: 'x', inputs: ['a/cat.jpg.edit.json'] }] }, 'INPUT_NOT_IMAGE', 'jobs[0].inputs[0]'],
-    ['itself as input', { jobs: [{ prompt: 'x', inputs: ['m.jobs.json'] }] }, 'INPUT_NOT_IMAGE', 'jobs[0].inputs[0]'],
-    ['a pipeline file as input', { jobs: [{ prompt: 'x', inputs: ['_bananaflow/jobs/x/model-output.png'] }] }, 'INPUT_NOT_IMAGE', 'jobs[0].inputs[0]'],
-    ['a mode that does not fit', { jobs: [{ prompt: 'x', mode: 'composition', inputs: ['a/cat.jpg'] }] }, 'SIDECAR_INVALID', 'jobs[0].mode'],
+    [
+      'more images than the model takes',
+      { jobs: [{ prompt: 'x', inputs: ['a/cat.jpg', 'a/dog.png', 'a/style.png', 'char.png'] }] },
+      'TOO_MANY_IMAGES',
+      'jobs[0].references',
+    ],
+    [
+      'an unknown model',
+      { jobs: [{ prompt: 'x', model: 'gemini-9-ultra' }] },
+      'MODEL_UNKNOWN',
+      'jobs[0].model',
+    ],
+    [
+      'an unsupported aspect ratio',
+      { jobs: [{ prompt: 'x', aspectRatio: '7:3' }] },
+      'MODEL_OPTION_UNSUPPORTED',
+      'jobs[0].aspectRatio',
+    ],
+    [
+      'imageSize on a fixed-size model',
+      { jobs: [{ prompt: 'x', imageSize: '2K' }] },
+      'MODEL_OPTION_UNSUPPORTED',
+      'jobs[0].imageSize',
+    ],
+    [
+      'a missing input',
+      { jobs: [{ prompt: 'x', inputs: ['nope.png'] }] },
+      'INPUT_MISSING',
+      'jobs[0].inputs[0]',
+    ],
+    [
+      'a sidecar as input',
+      { jobs: [{ prompt: 'x', inputs: ['a/cat.jpg.edit.json'] }] },
+      'INPUT_NOT_IMAGE',
+      'jobs[0].inputs[0]',
+    ],
+    [
+      'itself as input',
+      { jobs: [{ prompt: 'x', inputs: ['m.jobs.json'] }] },
+      'INPUT_NOT_IMAGE',
+      'jobs[0].inputs[0]',
+    ],
+    [
+      'a pipeline file as input',
+      { jobs: [{ prompt: 'x', inputs: ['_bananaflow/jobs/x/model-output.png'] }] },
+      'INPUT_NOT_IMAGE',
+      'jobs[0].inputs[0]',
+    ],
+    [
+      'a mode that does not fit',
+      { jobs: [{ prompt: 'x', mode: 'composition', inputs: ['a/cat.jpg'] }] },
+      'SIDECAR_INVALID',
+      'jobs[0].mode',
+    ],
   ])('reports %s with the file and field, and plans the other jobs', (_, spec, code, field) => {
     const withGood = { ...spec, jobs: [...spec.jobs, { prompt: 'fine' }] };
     const result = plan('m.jobs.json', 'manifest', withGood, ctx(drop));
@@ -106,42 +199,83 @@ describe('planning jobs from sidecars', () => {
 
   it('accepts Pro options: 14 images, imageSize 4K, the preview alias', () => {
     const many = Array.from({ length: 14 }, (_, i) => `p${i}.png`);
-    const result = plan('m.jobs.json', 'manifest', { jobs: [{ prompt: 'x', inputs: many, model: 'gemini-3-pro-image', imageSize: '4K' }] }, ctx(many));
+    const result = plan(
+      'm.jobs.json',
+      'manifest',
+      { jobs: [{ prompt: 'x', inputs: many, model: 'gemini-3-pro-image', imageSize: '4K' }] },
+      ctx(many),
+    );
     expect(result.problems).toEqual([]);
     expect(result.jobs[0]?.model).toBe('gemini-3-pro-image-preview');
     expect(result.jobs[0]?.requestedModel).toBe('gemini-3-pro-image');
   });
 
   it('waits for inputs that may still be uploading instead of failing (cloud ingest)', () => {
-    const result = plan('m.jobs.json', 'manifest', { jobs: [{ prompt: 'x', inputs: ['later.png'] }, { prompt: 'y' }] }, ctx(drop, { missingInputs: 'wait' }));
+    const result = plan(
+      'm.jobs.json',
+      'manifest',
+      { jobs: [{ prompt: 'x', inputs: ['later.png'] }, { prompt: 'y' }] },
+      ctx(drop, { missingInputs: 'wait' }),
+    );
     expect(result.problems).toEqual([]);
     expect(result.waitingFor).toEqual(['later.png']);
     expect(result.jobs).toHaveLength(1);
   });
 
   it('refuses the whole sidecar when its estimate exceeds maxCostUsd, and splits the cap over the jobs otherwise', () => {
-    const over = plan('a/_edit.json', 'folder', { prompt: 'x', variants: 8, maxCostUsd: 0.1 }, ctx(drop));
+    const over = plan(
+      'a/_edit.json',
+      'folder',
+      { prompt: 'x', variants: 8, maxCostUsd: 0.1 },
+      ctx(drop),
+    );
     expect(over.jobs).toEqual([]);
     expect(over.problems.map((p) => p.code)).toEqual(['COST_CAP_EXCEEDED']);
-    const under = plan('a/_edit.json', 'folder', { prompt: 'x', variants: 2, maxCostUsd: 1 }, ctx(drop));
+    const under = plan(
+      'a/_edit.json',
+      'folder',
+      { prompt: 'x', variants: 2, maxCostUsd: 1 },
+      ctx(drop),
+    );
     expect(under.jobs).toHaveLength(4);
     const caps = under.jobs.map((j) => j.maxCostUsd ?? 0);
     expect(caps.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 9);
-    for (const job of under.jobs) expect(job.maxCostUsd).toBeGreaterThanOrEqual(job.estimatedCostUsd);
+    for (const job of under.jobs)
+      expect(job.maxCostUsd).toBeGreaterThanOrEqual(job.estimatedCostUsd);
   });
 
   it('publishes only the jobs that use the upload that triggered planning', () => {
     const result = planSidecarJobs(
-      { name: 'a/_edit.json', generation: '1', parsed: sidecar('a/_edit.json', 'folder', { prompt: 'x' }), onlyInvolving: 'a/dog.png' },
+      {
+        name: 'a/_edit.json',
+        generation: '1',
+        parsed: sidecar('a/_edit.json', 'folder', { prompt: 'x' }),
+        onlyInvolving: 'a/dog.png',
+      },
       ctx(drop),
     );
     expect(result.jobs.map((j) => j.inputs[0]?.name)).toEqual(['a/dog.png']);
   });
 
   it('estimates more for bigger inputs and for every refinement step', () => {
-    const small = plan('a/cat.jpg.edit.json', 'image', { prompt: 'x' }, ctx(drop, { imageSize: () => ({ width: 300, height: 300 }) }));
-    const big = plan('a/cat.jpg.edit.json', 'image', { prompt: 'x' }, ctx(drop, { imageSize: () => ({ width: 4000, height: 3000 }) }));
-    const steps = plan('a/cat.jpg.edit.json', 'image', { steps: ['x', 'y', 'z'] }, ctx(drop, { imageSize: () => ({ width: 300, height: 300 }) }));
+    const small = plan(
+      'a/cat.jpg.edit.json',
+      'image',
+      { prompt: 'x' },
+      ctx(drop, { imageSize: () => ({ width: 300, height: 300 }) }),
+    );
+    const big = plan(
+      'a/cat.jpg.edit.json',
+      'image',
+      { prompt: 'x' },
+      ctx(drop, { imageSize: () => ({ width: 4000, height: 3000 }) }),
+    );
+    const steps = plan(
+      'a/cat.jpg.edit.json',
+      'image',
+      { steps: ['x', 'y', 'z'] },
+      ctx(drop, { imageSize: () => ({ width: 300, height: 300 }) }),
+    );
     const [s, b, t] = [small, big, steps].map((r) => r.jobs[0]?.estimatedCostUsd ?? 0);
     expect(b).toBeGreaterThan(s as number);
     expect(t).toBeGreaterThan(3 * (s as number));

@@ -4,17 +4,35 @@ import { sidecarJsonSchemas } from '../../shared/sidecar/json-schema.ts';
 import { parseSidecar } from '../../shared/sidecar/parse-sidecar.ts';
 
 const parse = (kind: 'image' | 'folder' | 'manifest', value: unknown, name = 'a.jpg.edit.json') =>
-  parseSidecar(name, kind, Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)), 1 << 20);
+  parseSidecar(
+    name,
+    kind,
+    Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)),
+    1 << 20,
+  );
 
 describe('sidecar v1 schema', () => {
   it.each([
     ['a prompt', { prompt: 'make it blue' }],
     ['steps', { steps: ['make it blue', 'add a hat'] }],
-    ['every option', {
-      $schema: '../schema/edit.v1.json', version: 1, prompt: 'x', references: ['style/ref.png'], model: 'gemini-3-pro-image',
-      aspectRatio: '16:9', imageSize: '2K', variants: 3, output: { format: 'avif', quality: 50, renditions: [256] },
-      maxCostUsd: 2, tags: { team: 'a' }, mode: 'style-transfer', name: 'hero',
-    }],
+    [
+      'every option',
+      {
+        $schema: '../schema/edit.v1.json',
+        version: 1,
+        prompt: 'x',
+        references: ['style/ref.png'],
+        model: 'gemini-3-pro-image',
+        aspectRatio: '16:9',
+        imageSize: '2K',
+        variants: 3,
+        output: { format: 'avif', quality: 50, renditions: [256] },
+        maxCostUsd: 2,
+        tags: { team: 'a' },
+        mode: 'style-transfer',
+        name: 'hero',
+      },
+    ],
   ])('accepts %s', (_, value) => {
     expect(parse('image', value).ok).toBe(true);
   });
@@ -27,13 +45,43 @@ describe('sidecar v1 schema', () => {
     ['prompt and steps', { prompt: 'a', steps: ['b'] }, 'SIDECAR_INVALID', 'steps'],
     ['a wrong type', { prompt: 42 }, 'SIDECAR_INVALID', 'prompt'],
     ['an unknown field', { prompt: 'a', colour: 'red' }, 'SIDECAR_INVALID', 'colour'],
-    ['an unknown nested field', { prompt: 'a', output: { fmt: 'png' } }, 'SIDECAR_INVALID', 'output.fmt'],
-    ['a bad format', { prompt: 'a', output: { format: 'bmp' } }, 'SIDECAR_INVALID', 'output.format'],
+    [
+      'an unknown nested field',
+      { prompt: 'a', output: { fmt: 'png' } },
+      'SIDECAR_INVALID',
+      'output.fmt',
+    ],
+    [
+      'a bad format',
+      { prompt: 'a', output: { format: 'bmp' } },
+      'SIDECAR_INVALID',
+      'output.format',
+    ],
     ['lowercase imageSize', { prompt: 'a', imageSize: '2k' }, 'SIDECAR_INVALID', 'imageSize'],
-    ['a path with ..', { prompt: 'a', references: ['../other/x.png'] }, 'SIDECAR_INVALID', 'references[0]'],
-    ['an absolute path', { prompt: 'a', references: ['/etc/passwd.png'] }, 'SIDECAR_INVALID', 'references[0]'],
-    ['a URL', { prompt: 'a', references: ['https://example.com/x.png'] }, 'SIDECAR_INVALID', 'references[0]'],
-    ['another bucket', { prompt: 'a', references: ['gs://other-bucket/x.png'] }, 'SIDECAR_INVALID', 'references[0]'],
+    [
+      'a path with ..',
+      { prompt: 'a', references: ['../other/x.png'] },
+      'SIDECAR_INVALID',
+      'references[0]',
+    ],
+    [
+      'an absolute path',
+      { prompt: 'a', references: ['/etc/passwd.png'] },
+      'SIDECAR_INVALID',
+      'references[0]',
+    ],
+    [
+      'a URL',
+      { prompt: 'a', references: ['https://example.com/x.png'] },
+      'SIDECAR_INVALID',
+      'references[0]',
+    ],
+    [
+      'another bucket',
+      { prompt: 'a', references: ['gs://other-bucket/x.png'] },
+      'SIDECAR_INVALID',
+      'references[0]',
+    ],
     ['too many variants', { prompt: 'a', variants: 9 }, 'SIDECAR_INVALID', 'variants'],
     ['a negative cap', { prompt: 'a', maxCostUsd: -1 }, 'SIDECAR_INVALID', 'maxCostUsd'],
     ['version 2', { prompt: 'a', version: 2 }, 'SIDECAR_INVALID', 'version'],
@@ -62,7 +110,10 @@ describe('sidecar v1 schema', () => {
   it('validates manifests job by job', () => {
     const result = parse(
       'manifest',
-      { defaults: { model: 'gemini-2.5-flash-image' }, jobs: [{ prompt: 'ok' }, { inputs: ['a.png'] }] },
+      {
+        defaults: { model: 'gemini-2.5-flash-image' },
+        jobs: [{ prompt: 'ok' }, { inputs: ['a.png'] }],
+      },
       'x.jobs.json',
     );
     expect(result.ok).toBe(false);
@@ -70,12 +121,20 @@ describe('sidecar v1 schema', () => {
   });
 
   it('lets a manifest job take its prompt from defaults', () => {
-    expect(parse('manifest', { defaults: { prompt: 'p' }, jobs: [{}, { inputs: ['a.png'] }] }, 'x.jobs.json').ok).toBe(true);
+    expect(
+      parse(
+        'manifest',
+        { defaults: { prompt: 'p' }, jobs: [{}, { inputs: ['a.png'] }] },
+        'x.jobs.json',
+      ).ok,
+    ).toBe(true);
   });
 
   it('has committed JSON Schemas that match the zod schemas (run `npm run schema`)', async () => {
     for (const [file, schema] of Object.entries(sidecarJsonSchemas())) {
-      const committed = JSON.parse(await readFile(new URL(`../../schema/${file}`, import.meta.url), 'utf8'));
+      const committed = JSON.parse(
+        await readFile(new URL(`../../schema/${file}`, import.meta.url), 'utf8'),
+      );
       expect(committed, file).toEqual(JSON.parse(JSON.stringify(schema)));
     }
   });

@@ -2,17 +2,17 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import sharp from 'sharp';
+import { type GeminiStandIn, startGeminiStandIn } from '../../infra/gemini-stand-in/server.ts';
 import { FsObjectStore } from '../../shared/adapters/fs-object-store.ts';
 import { MemoryJobQueue } from '../../shared/adapters/memory-job-queue.ts';
 import { loadModelCatalog } from '../../shared/catalog/model-catalog.ts';
 import { createGeminiImageModel } from '../../shared/gemini/gemini-image-model.ts';
-import type { Job } from '../../shared/planning/job.ts';
 import { planDrop } from '../../shared/pipeline/plan-drop.ts';
 import type { PlannerDeps } from '../../shared/pipeline/plan-sidecar.ts';
 import type { WorkerDeps } from '../../shared/pipeline/run-job.ts';
+import type { Job } from '../../shared/planning/job.ts';
 import { silentLogger } from '../../shared/ports/logger.ts';
 import type { ObjectStore } from '../../shared/ports/object-store.ts';
-import { type GeminiStandIn, startGeminiStandIn } from '../../infra/gemini-stand-in/server.ts';
 
 /** A tiny real image, generated with sharp. */
 export async function tinyImage(
@@ -55,7 +55,11 @@ export interface Harness {
  * the real Gemini adapter (so the real SDK is on the path), the in-process queue.
  */
 export async function startHarness(
-  options: { store?: (store: FsObjectStore) => ObjectStore; now?: () => Date; leaseMs?: number } = {},
+  options: {
+    store?: (store: FsObjectStore) => ObjectStore;
+    now?: () => Date;
+    leaseMs?: number;
+  } = {},
 ): Promise<Harness> {
   const root = await mkdtemp(join(tmpdir(), 'bananaflow-test-'));
   const dropDir = join(root, 'drop');
@@ -66,7 +70,12 @@ export async function startHarness(
   const store = options.store ? options.store(fsStore) : fsStore;
   const standIn = await startGeminiStandIn({ port: 0 });
   const catalog = loadModelCatalog();
-  const queue = new MemoryJobQueue({ concurrency: 4, maxAttempts: 3, minBackoffMs: 5, maxBackoffMs: 20 });
+  const queue = new MemoryJobQueue({
+    concurrency: 4,
+    maxAttempts: 3,
+    minBackoffMs: 5,
+    maxBackoffMs: 20,
+  });
   const now = options.now ?? (() => new Date());
   const uriOf = (bucket: string, name: string) => `${bucket}://${name}`;
   const planner: PlannerDeps = {
