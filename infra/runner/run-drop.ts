@@ -25,6 +25,7 @@ import type { Job } from '../../shared/planning/job.ts';
 import type { ImageModel } from '../../shared/ports/image-model.ts';
 import type { JobDelivery } from '../../shared/ports/job-queue.ts';
 import type { Logger } from '../../shared/ports/logger.ts';
+import type { ObjectStore } from '../../shared/ports/object-store.ts';
 import { classifyDropFile } from '../../shared/sidecar/drop-files.ts';
 
 /**
@@ -42,6 +43,8 @@ export interface RunDropOptions {
   catalog: ModelCatalog;
   config: Config;
   log: Logger;
+  /** Wraps the folder store, e.g. to inject storage faults or count writes in tests. */
+  decorateStore?: (store: ObjectStore) => ObjectStore;
   concurrency?: number;
   maxAttempts?: number;
   minBackoffMs?: number;
@@ -113,6 +116,7 @@ export function localPipeline(options: {
   catalog: ModelCatalog;
   config: Config;
   log: Logger;
+  decorateStore?: ((store: ObjectStore) => ObjectStore) | undefined;
 }) {
   const dropDir = resolve(options.dropDir);
   const outDir = resolve(options.outDir);
@@ -127,7 +131,8 @@ export function localPipeline(options: {
       fix: 'Choose an --out folder outside the drop (outputs never go into the input).',
     });
   }
-  const store = new FsObjectStore({ [INPUT_BUCKET]: dropDir, [OUTPUT_BUCKET]: outDir });
+  const folders = new FsObjectStore({ [INPUT_BUCKET]: dropDir, [OUTPUT_BUCKET]: outDir });
+  const store = options.decorateStore ? options.decorateStore(folders) : folders;
   const roots: Record<string, string> = { [INPUT_BUCKET]: dropDir, [OUTPUT_BUCKET]: outDir };
   const uriOf = (bucket: string, name: string) => join(roots[bucket] ?? bucket, name);
   const now = () => new Date();

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { MemoryJobQueue } from '../../shared/adapters/memory-job-queue.ts';
 import { BananaError } from '../../shared/errors.ts';
 import type { JobDelivery } from '../../shared/ports/job-queue.ts';
+import { jobQueueContract, type ReceivedMessage } from '../contracts/job-queue-contract.ts';
 import { makeJob } from '../support/make-job.ts';
 
 const options = { concurrency: 3, maxAttempts: 4, minBackoffMs: 2, maxBackoffMs: 10 };
@@ -109,3 +110,28 @@ describe('in-process job queue (the cloud delivery semantics, locally)', () => {
     expect(heard).toEqual(['a']);
   });
 });
+
+jobQueueContract(
+  'MemoryJobQueue',
+  async () => {
+    const queue = new MemoryJobQueue(options);
+    const jobs: ReceivedMessage[] = [];
+    queue.consume(
+      async (d) => {
+        jobs.push({ data: d.job });
+      },
+      async () => {},
+    );
+    return {
+      queue,
+      async received() {
+        await queue.drain();
+        return { jobs, results: queue.results.map((data) => ({ data })) };
+      },
+      async cleanup() {
+        queue.close();
+      },
+    };
+  },
+  { attributes: false },
+);
