@@ -1,4 +1,5 @@
 import type { DropPlan } from '../../shared/pipeline/plan-drop.ts';
+import { OUTPUT_EXTENSIONS } from '../../shared/sidecar/sidecar-schema.ts';
 import type { RunProgress, RunSummary, SummaryRow } from '../runner/run-drop.ts';
 import type { TextSink } from './main.ts';
 
@@ -32,7 +33,7 @@ export function planTable(plan: DropPlan): string {
       job.model,
       String(job.inputs.length),
       String(job.turns.length),
-      `${job.output.base}.${job.output.format === 'jpeg' ? 'jpg' : job.output.format}`,
+      `${job.output.base}.${OUTPUT_EXTENSIONS[job.output.format]}`,
       usd(job.estimatedCostUsd),
     ]);
   }

@@ -1,6 +1,11 @@
 import sharp, { type Sharp } from 'sharp';
 import { BananaError } from '../errors.ts';
-import type { OutputFormat, OutputSpec } from '../sidecar/sidecar-schema.ts';
+import {
+  OUTPUT_EXTENSIONS,
+  OUTPUT_MIME_TYPES,
+  type OutputFormat,
+  type OutputSpec,
+} from '../sidecar/sidecar-schema.ts';
 import { isContainerComplete } from './container-integrity.ts';
 import { FAIL_ON } from './image-info.ts';
 
@@ -8,19 +13,8 @@ import { FAIL_ON } from './image-info.ts';
  * Encodes what the model returned into the requested output format, plus downscaled renditions.
  */
 
-const MIME_TYPES = {
-  png: 'image/png',
-  jpeg: 'image/jpeg',
-  webp: 'image/webp',
-  avif: 'image/avif',
-} as const satisfies Record<OutputFormat, string>;
-
-const EXTENSIONS = {
-  png: 'png',
-  jpeg: 'jpg',
-  webp: 'webp',
-  avif: 'avif',
-} as const satisfies Record<OutputFormat, string>;
+const MIME_TYPES = OUTPUT_MIME_TYPES;
+const EXTENSIONS = OUTPUT_EXTENSIONS;
 
 export type OutputMimeType = (typeof MIME_TYPES)[OutputFormat];
 export type OutputExtension = (typeof EXTENSIONS)[OutputFormat];

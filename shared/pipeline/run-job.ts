@@ -94,7 +94,7 @@ export async function runJob(
   if (claim.tookOver) jobLog.warn('took over an expired claim (an earlier worker stopped)');
 
   try {
-    const result = await process(deps, job, delivery, state, startedAt, jobLog);
+    const result = await processClaimedJob(deps, job, delivery, state, startedAt, jobLog);
     await state.release(claim.generation);
     return result;
   } catch (error) {
@@ -114,7 +114,7 @@ export async function runJob(
   }
 }
 
-async function process(
+async function processClaimedJob(
   deps: WorkerDeps,
   job: Job,
   delivery: { attempt: number },

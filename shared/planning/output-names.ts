@@ -1,5 +1,5 @@
 import { posix } from 'node:path';
-import type { OutputFormat } from '../sidecar/sidecar-schema.ts';
+import { OUTPUT_EXTENSIONS, type OutputFormat } from '../sidecar/sidecar-schema.ts';
 
 /**
  * Output names mirror the input folders and stay readable: `shoot/cat.edit.3f2a1b9c.png`.
@@ -40,13 +40,9 @@ export function outputBase(parts: {
   return `${parts.folder}${safeNamePart(parts.stem)}${label}${variant}.${parts.jobId.slice(0, 8)}`;
 }
 
-export function extensionFor(format: OutputFormat): string {
-  return format === 'jpeg' ? 'jpg' : format;
-}
-
 /** Names of everything a job writes, derived from its base. */
 export function outputNames(base: string, format: OutputFormat) {
-  const ext = extensionFor(format);
+  const ext = OUTPUT_EXTENSIONS[format];
   return {
     image: `${base}.${ext}`,
     metadata: `${base}.${ext}.json`,

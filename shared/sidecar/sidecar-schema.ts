@@ -16,6 +16,18 @@ export const MAX_MANIFEST_JOBS = 10_000;
 
 export const OUTPUT_FORMATS = ['png', 'jpeg', 'webp', 'avif'] as const;
 export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
+export const OUTPUT_MIME_TYPES = {
+  png: 'image/png',
+  jpeg: 'image/jpeg',
+  webp: 'image/webp',
+  avif: 'image/avif',
+} as const satisfies Record<OutputFormat, string>;
+export const OUTPUT_EXTENSIONS = {
+  png: 'png',
+  jpeg: 'jpg',
+  webp: 'webp',
+  avif: 'avif',
+} as const satisfies Record<OutputFormat, string>;
 
 /** What the job is for; derived from its shape when absent, checked against it when given. */
 export const MODES = [
