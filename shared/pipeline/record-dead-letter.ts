@@ -1,3 +1,4 @@
+import { costFromUsage } from '../catalog/cost.ts';
 import { BananaError } from '../errors.ts';
 import { jobSchema } from '../planning/job.ts';
 import { outputNames } from '../planning/output-names.ts';
@@ -50,6 +51,17 @@ export async function recordDeadLetter(
         : 'Check the last failure above; once it is fixed, upload the sidecar again to re-plan the job.',
     details: { attempts: delivery.attempt, ...(last ? { lastError: last } : {}) },
   });
-  const record = await writeErrorRecord(deps, job, failure, delivery.attempt);
+  // Failed attempts may still have been billed (answered turns of a refinement): account for them.
+  const billed = await state.loadBilledUsage();
+  const model = deps.catalog.resolve(job.model);
+  const record = await writeErrorRecord(
+    deps,
+    job,
+    failure,
+    delivery.attempt,
+    billed.totalTokens > 0
+      ? { usage: billed, cost: costFromUsage(model, billed, deps.catalog.priceTableVersion) }
+      : undefined,
+  );
   return { status: 'failed', record, recordUri: deps.uriOf(job.output.bucket, names.error) };
 }

@@ -43,7 +43,10 @@ export interface MetadataRecord {
   output: ImageFileRecord & { renditions: Array<ImageFileRecord & { renditionWidth: number }> };
   aspectRatio?: string;
   imageSize?: string;
+  /** Everything this job was billed for: the answer plus failed attempts (see retriedUsage). */
   usage: Usage;
+  /** Usage billed by attempts that failed before the answer (e.g. a refinement retried). */
+  retriedUsage?: Usage;
   cost: Cost;
   estimatedCostUsd: number;
   timing: {

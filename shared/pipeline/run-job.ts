@@ -1,6 +1,6 @@
-import { addUsage, type Cost, costFromUsage, ZERO_USAGE } from '../catalog/cost.ts';
+import { addUsage, type Cost, costFromUsage, type Usage, ZERO_USAGE } from '../catalog/cost.ts';
 import type { ModelCatalog, ModelInfo } from '../catalog/model-catalog.ts';
-import { BananaError, serializeError, toBananaError } from '../errors.ts';
+import { BananaError, isBananaError, serializeError, toBananaError } from '../errors.ts';
 import { outcomeError } from '../gemini/outcome-error.ts';
 import { encodeOutput } from '../imaging/encode-output.ts';
 import { type PreparedInput, prepareInput } from '../imaging/prepare-input.ts';
@@ -109,9 +109,21 @@ export async function runJob(
       });
       throw failure;
     }
-    const record = await writeErrorRecord(deps, job, failure, delivery.attempt);
+    const billed = await state.loadBilledUsage().catch(() => undefined);
+    const record = await writeErrorRecord(
+      deps,
+      job,
+      failure,
+      delivery.attempt,
+      billed && billed.totalTokens > 0 ? billedCost(deps, job, billed) : undefined,
+    );
     return { status: 'failed', record, recordUri: deps.uriOf(bucket, names.error) };
   }
+}
+
+function billedCost(deps: Pick<WorkerDeps, 'catalog'>, job: Job, usage: Usage) {
+  const model = deps.catalog.resolve(job.model);
+  return { usage, cost: costFromUsage(model, usage, deps.catalog.priceTableVersion) };
 }
 
 async function processClaimedJob(
@@ -132,14 +144,28 @@ async function processClaimedJob(
   if (outcome) {
     log.info('reusing the persisted model answer of an earlier delivery (not paid again)');
   } else {
-    outcome = await callModel(deps, job, model, inputs, log);
-    if (isRetryable(outcome)) throw outcomeError(outcome);
+    try {
+      outcome = await callModel(deps, job, model, inputs, log);
+    } catch (error) {
+      // A refinement stopped by the cost cap was billed for the steps it did: record them.
+      const spent = isBananaError(error) ? (error.details.usage as Usage | undefined) : undefined;
+      if (spent) await state.addBilledUsage(spent);
+      throw error;
+    }
+    if (isRetryable(outcome)) {
+      // Billed turns of a conversation that failed later are paid again on retry; keep count.
+      if (outcome.usage.totalTokens > 0) await state.addBilledUsage(outcome.usage);
+      throw outcomeError(outcome);
+    }
     await state.saveModelResult(outcome);
   }
-  const cost = costFromUsage(model, outcome.usage, deps.catalog.priceTableVersion);
+  // Everything this job was billed for: the answer plus any failed attempts before it.
+  const earlier = await state.loadBilledUsage();
+  const usage = addUsage(outcome.usage, earlier);
+  const cost = costFromUsage(model, usage, deps.catalog.priceTableVersion);
   if (outcome.kind !== 'image') {
     const failure = outcomeError(outcome);
-    const record = await writeErrorRecord(deps, job, failure, delivery.attempt, outcome, cost);
+    const record = await writeErrorRecord(deps, job, failure, delivery.attempt, { usage, cost });
     return { status: 'failed', record, recordUri: deps.uriOf(job.output.bucket, names.error) };
   }
 
@@ -201,7 +227,8 @@ async function processClaimedJob(
     },
     ...(job.aspectRatio ? { aspectRatio: job.aspectRatio } : {}),
     ...(job.imageSize ? { imageSize: job.imageSize } : {}),
-    usage: outcome.usage,
+    usage,
+    ...(earlier.totalTokens > 0 ? { retriedUsage: earlier } : {}),
     cost,
     estimatedCostUsd: job.estimatedCostUsd,
     timing: {
@@ -322,27 +349,40 @@ async function callModel(
   let spent = { ...ZERO_USAGE };
   const cap = job.maxCostUsd;
   log.debug('calling the model', { model: job.model, turns: job.turns.length });
-  return deps.model.generate({
-    model: job.model,
-    images: inputs.map((i) => i.prepared.image),
-    turns: job.turns,
-    ...(job.aspectRatio ? { aspectRatio: job.aspectRatio } : {}),
-    ...(job.imageSize ? { imageSize: job.imageSize } : {}),
-    timeoutMs: deps.limits.modelTimeoutMs,
-    onTurn: (turn, index) => {
-      spent = addUsage(spent, turn.usage);
-      const soFar = costFromUsage(model, spent, deps.catalog.priceTableVersion).total;
-      const perTurn = soFar / (index + 1);
-      if (cap !== undefined && index + 1 < job.turns.length && soFar + perTurn > cap) {
-        throw new BananaError({
-          code: 'COST_CAP_EXCEEDED',
-          message: `Stopped after step ${index + 1} of ${job.turns.length}: $${soFar.toFixed(4)} spent, the next step would pass the cap of $${cap.toFixed(4)}.`,
-          fix: 'Raise maxCostUsd in the sidecar, or use fewer steps.',
-          details: { spentUsd: soFar, cap, step: index + 1 },
-        });
-      }
-    },
-  });
+  const stopAtCap = (error: unknown): never => {
+    if (isBananaError(error) && error.code === 'COST_CAP_EXCEEDED') {
+      throw new BananaError({
+        code: error.code,
+        message: error.message,
+        ...(error.fix ? { fix: error.fix } : {}),
+        details: { ...error.details, usage: spent },
+      });
+    }
+    throw error;
+  };
+  return deps.model
+    .generate({
+      model: job.model,
+      images: inputs.map((i) => i.prepared.image),
+      turns: job.turns,
+      ...(job.aspectRatio ? { aspectRatio: job.aspectRatio } : {}),
+      ...(job.imageSize ? { imageSize: job.imageSize } : {}),
+      timeoutMs: deps.limits.modelTimeoutMs,
+      onTurn: (turn, index) => {
+        spent = addUsage(spent, turn.usage);
+        const soFar = costFromUsage(model, spent, deps.catalog.priceTableVersion).total;
+        const perTurn = soFar / (index + 1);
+        if (cap !== undefined && index + 1 < job.turns.length && soFar + perTurn > cap) {
+          throw new BananaError({
+            code: 'COST_CAP_EXCEEDED',
+            message: `Stopped after step ${index + 1} of ${job.turns.length}: $${soFar.toFixed(4)} spent, the next step would pass the cap of $${cap.toFixed(4)}.`,
+            fix: 'Raise maxCostUsd in the sidecar, or use fewer steps.',
+            details: { spentUsd: soFar, cap, step: index + 1 },
+          });
+        }
+      },
+    })
+    .catch(stopAtCap);
 }
 
 function inputRecords(
@@ -390,9 +430,9 @@ export async function writeErrorRecord(
   job: Job,
   failure: BananaError,
   attempts: number,
-  outcome?: ModelOutcome,
-  cost?: Cost,
+  billed?: { usage: Usage; cost: Cost },
 ): Promise<ErrorRecord> {
+  const cost = billed?.cost;
   const names = outputNames(job.output.base, job.output.format);
   const record: ErrorRecord = {
     schemaVersion: 1,
@@ -409,8 +449,7 @@ export async function writeErrorRecord(
       role: i.role,
       generation: i.generation,
     })),
-    ...(outcome ? { usage: outcome.usage } : {}),
-    ...(cost ? { cost } : {}),
+    ...(billed ? { usage: billed.usage, cost: billed.cost } : {}),
     attempts,
     tags: job.tags,
     at: deps.now().toISOString(),

@@ -143,6 +143,26 @@ describe('model outcomes', () => {
     expect(harness.standIn.stats().totalCalls).toBe(2);
   });
 
+  it('accounts for the billed steps of a refinement that failed half-way and was retried', async () => {
+    harness = await startHarness();
+    await writeDrop(harness.dropDir, {
+      'cat.png': await tinyImage(),
+      'cat.png.edit.json': { steps: ['paint it', 'add a hat [standin:fail=503]'] },
+    });
+    const [job] = await harness.plan();
+    if (!job) throw new Error('no job');
+    await expect(runJob(harness.worker, job, delivery(1))).rejects.toMatchObject({
+      code: 'MODEL_TRANSIENT',
+    });
+    const result = await runJob(harness.worker, job, delivery(2));
+    expect(result.status).toBe('succeeded');
+    if (result.status !== 'succeeded') return;
+    // Step 1 was billed twice (first attempt, then the retry's conversation): all of it is recorded.
+    expect(result.record.retriedUsage?.totalTokens).toBeGreaterThan(0);
+    expect(result.record.usage).toEqual(harness.standIn.stats().usage);
+    expect(harness.standIn.stats().totalCalls).toBe(4);
+  });
+
   it.each([
     ['blocked-output', 'MODEL_BLOCKED_OUTPUT'],
     ['blocked-prompt', 'MODEL_BLOCKED_PROMPT'],
