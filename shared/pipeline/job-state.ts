@@ -1,4 +1,5 @@
-import type { Usage } from '../catalog/cost.ts';
+import { z } from 'zod';
+import { addUsage, type Usage, ZERO_USAGE } from '../catalog/cost.ts';
 import { BananaError, type SerializedError } from '../errors.ts';
 import type { ModelOutcome, TurnResult } from '../ports/image-model.ts';
 import type { ObjectStore } from '../ports/object-store.ts';
@@ -11,6 +12,8 @@ import { PIPELINE_PREFIX } from '../sidecar/drop-files.ts';
  *   model-result.json  what the model answered, written before any post-processing
  *   model-output       the answered image bytes
  *   last-error.json    the latest retryable failure, so a dead-lettered job can say what went wrong
+ *   billed-usage.json  usage billed by failed attempts (e.g. a refinement that failed at step 2)
+ *   deliveries/<messageId>.<n>  one empty marker per delivery of a message (see `countDelivery`)
  * This is what makes the pipeline pay once: the model is only called by the holder of a live claim,
  * and never again once its answer is persisted.
  */
@@ -163,6 +166,51 @@ export class JobState {
     }
   }
 
+  /**
+   * Records one more delivery of a message and returns its number (1 for the first). Create-only
+   * markers make the count exact under concurrent deliveries, across instances.
+   */
+  async recordDelivery(messageId: string): Promise<number> {
+    const prefix = stateName(this.jobId, `deliveries/${messageId.replace(/[^\w-]/g, '_')}.`);
+    for (;;) {
+      const n = (await this.store.list(this.bucket, prefix)).length + 1;
+      try {
+        await this.store.write(this.bucket, `${prefix}${n}`, Buffer.alloc(0), {
+          ifGenerationMatch: '0',
+        });
+        return n;
+      } catch (error) {
+        // A concurrent delivery of the same message took this number: count again.
+        if (!isStorageError(error, 'STORAGE_ALREADY_EXISTS')) throw error;
+      }
+    }
+  }
+
+  /**
+   * Adds usage billed by a failed attempt (a retryable error after some turns were answered), so
+   * the job's final record can account for everything it cost. Only the claim holder writes it.
+   */
+  async addBilledUsage(usage: Usage): Promise<void> {
+    const total = addUsage(await this.loadBilledUsage(), usage);
+    await this.store.write(this.bucket, stateName(this.jobId, 'billed-usage.json'), json(total), {
+      contentType: 'application/json',
+    });
+  }
+
+  /** Usage billed by earlier failed attempts (zero when there were none). */
+  async loadBilledUsage(): Promise<Usage> {
+    try {
+      const { bytes } = await this.store.read(
+        this.bucket,
+        stateName(this.jobId, 'billed-usage.json'),
+      );
+      return JSON.parse(bytes.toString('utf8')) as Usage;
+    } catch (error) {
+      if (isStorageError(error, 'STORAGE_NOT_FOUND')) return { ...ZERO_USAGE };
+      throw error;
+    }
+  }
+
   private async writeIfAbsent(file: string, bytes: Buffer, contentType: string) {
     try {
       await this.store.write(this.bucket, stateName(this.jobId, file), bytes, {
@@ -183,4 +231,27 @@ interface PersistedModelResult {
   imageMimeType?: string;
   savedAt: string;
   [key: string]: unknown;
+}
+
+const deliveredJobSchema = z.looseObject({
+  jobId: z.string().regex(/^[a-f0-9]{20}$/),
+  output: z.looseObject({ bucket: z.string().min(1) }),
+});
+
+/**
+ * The delivery attempt of a pushed message, counted in the job's state. Pub/Sub push only puts
+ * `deliveryAttempt` in the request body, and the functions framework drops it when it turns the
+ * push into a CloudEvent, so the worker counts for itself. A message that does not name a job
+ * counts as a first attempt (the worker rejects it anyway).
+ */
+export async function countDelivery(
+  store: ObjectStore,
+  job: unknown,
+  messageId: string,
+): Promise<number> {
+  const parsed = deliveredJobSchema.safeParse(job);
+  if (!parsed.success) return 1;
+  return new JobState(store, parsed.data.output.bucket, parsed.data.jobId).recordDelivery(
+    messageId,
+  );
 }
