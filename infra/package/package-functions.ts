@@ -71,6 +71,12 @@ const REQUIRE_SHIM =
 
 const builtins = new Set(builtinModules);
 
+function isExplicitExternal(pkg: string): boolean {
+  return EXTERNAL_PATTERNS.some((pattern) =>
+    pattern.endsWith('/*') ? pkg.startsWith(pattern.slice(0, -1)) : pkg === pattern,
+  );
+}
+
 function packageNameOf(specifier: string): string | undefined {
   if (specifier.startsWith('node:') || builtins.has(specifier.split('/')[0] ?? '')) {
     return undefined;
@@ -160,7 +166,14 @@ export async function packageFunctions(options: PackageOptions): Promise<Manifes
       for (const imported of meta.imports) {
         if (!imported.external) continue;
         const pkg = packageNameOf(imported.path);
-        if (pkg) externals.add(pkg);
+        if (!pkg) continue;
+        // esbuild also leaves out a require() inside try/catch that does not resolve (an optional
+        // dependency such as debug's supports-color): the code runs without it, so do not list it.
+        if (!isExplicitExternal(pkg)) {
+          log(`  ${fn.name}: optional ${pkg} left out (unresolved require inside try/catch)`);
+          continue;
+        }
+        externals.add(pkg);
       }
     }
     const dependencies: Record<string, string> = {};

@@ -16,11 +16,8 @@ import { type DropPlan, planDrop } from '../../shared/pipeline/plan-drop.ts';
 import type { PlannerDeps } from '../../shared/pipeline/plan-sidecar.ts';
 import { recordDeadLetter } from '../../shared/pipeline/record-dead-letter.ts';
 import { toJsonBytes } from '../../shared/pipeline/records.ts';
-import {
-  type RunJobResult,
-  type WorkerDeps,
-  writeErrorRecord,
-} from '../../shared/pipeline/run-job.ts';
+import type { RunJobResult, WorkerDeps } from '../../shared/pipeline/run-job.ts';
+import { writeErrorRecord } from '../../shared/pipeline/write-records.ts';
 import type { Job } from '../../shared/planning/job.ts';
 import type { ImageModel } from '../../shared/ports/image-model.ts';
 import type { JobDelivery } from '../../shared/ports/job-queue.ts';

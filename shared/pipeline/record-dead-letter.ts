@@ -4,7 +4,8 @@ import { jobSchema } from '../planning/job.ts';
 import { outputNames } from '../planning/output-names.ts';
 import type { JobDelivery } from '../ports/job-queue.ts';
 import { JobState } from './job-state.ts';
-import { type RunJobResult, type WorkerDeps, writeErrorRecord } from './run-job.ts';
+import type { RunJobResult, WorkerDeps } from './run-job.ts';
+import { writeErrorRecord } from './write-records.ts';
 
 /**
  * A job that exhausted its deliveries becomes an error record that says how many attempts were

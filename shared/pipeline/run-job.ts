@@ -1,4 +1,4 @@
-import { addUsage, type Cost, costFromUsage, type Usage, ZERO_USAGE } from '../catalog/cost.ts';
+import { addUsage, costFromUsage, type Usage, ZERO_USAGE } from '../catalog/cost.ts';
 import type { ModelCatalog, ModelInfo } from '../catalog/model-catalog.ts';
 import { BananaError, isBananaError, serializeError, toBananaError } from '../errors.ts';
 import { outcomeError } from '../gemini/outcome-error.ts';
@@ -11,7 +11,6 @@ import type { ImageModel, ModelOutcome } from '../ports/image-model.ts';
 import type { JobQueue } from '../ports/job-queue.ts';
 import type { Logger } from '../ports/logger.ts';
 import type { ObjectStore } from '../ports/object-store.ts';
-import { OUTPUT_TAG } from '../sidecar/drop-files.ts';
 import { JobState } from './job-state.ts';
 import {
   type ErrorRecord,
@@ -20,6 +19,7 @@ import {
   toJsonBytes,
   WATERMARK_NOTE,
 } from './records.ts';
+import { writeErrorRecord, writeOutput } from './write-records.ts';
 
 /** What the worker needs; built once per instance by the entry point. */
 export interface WorkerDeps {
@@ -44,8 +44,6 @@ export type RunJobResult =
   | { status: 'succeeded'; record: MetadataRecord; recordUri: string }
   | { status: 'failed'; record: ErrorRecord; recordUri: string }
   | { status: 'duplicate'; recordUri: string };
-
-const TAG = { [OUTPUT_TAG]: '1' };
 
 /**
  * The worker use case: one delivery of one job. Returns the terminal outcome (succeeded, failed
@@ -403,80 +401,4 @@ function inputRecords(
     sentWidth: prepared.width,
     sentHeight: prepared.height,
   }));
-}
-
-async function writeOutput(
-  deps: WorkerDeps,
-  bucket: string,
-  name: string,
-  bytes: Buffer,
-  contentType: string,
-): Promise<void> {
-  try {
-    await deps.store.write(bucket, name, bytes, {
-      contentType,
-      metadata: TAG,
-      ifGenerationMatch: '0',
-    });
-  } catch (error) {
-    // Names are derived from the job id: an existing object is this job's own earlier write.
-    if (!(error instanceof BananaError && error.code === 'STORAGE_ALREADY_EXISTS')) throw error;
-  }
-}
-
-/** Writes the job's error record (create-only) and announces the failure. */
-export async function writeErrorRecord(
-  deps: Pick<WorkerDeps, 'store' | 'queue' | 'uriOf' | 'log' | 'now' | 'catalog'>,
-  job: Job,
-  failure: BananaError,
-  attempts: number,
-  billed?: { usage: Usage; cost: Cost },
-): Promise<ErrorRecord> {
-  const cost = billed?.cost;
-  const names = outputNames(job.output.base, job.output.format);
-  const record: ErrorRecord = {
-    schemaVersion: 1,
-    status: 'failed',
-    jobId: job.jobId,
-    runId: job.runId,
-    ...(typeof failure.details.file === 'string' ? { file: failure.details.file } : {}),
-    error: serializeError(failure),
-    mode: job.mode,
-    model: job.model,
-    prompt: job.turns.join('\n→ '),
-    inputs: job.inputs.map((i) => ({
-      uri: deps.uriOf(i.bucket, i.name),
-      role: i.role,
-      generation: i.generation,
-    })),
-    ...(billed ? { usage: billed.usage, cost: billed.cost } : {}),
-    attempts,
-    tags: job.tags,
-    at: deps.now().toISOString(),
-  };
-  await writeOutput(
-    deps as WorkerDeps,
-    job.output.bucket,
-    names.error,
-    toJsonBytes(record),
-    'application/json',
-  );
-  await deps.queue.publishResult({
-    schemaVersion: 1,
-    jobId: job.jobId,
-    runId: job.runId,
-    status: 'failed',
-    recordUri: deps.uriOf(job.output.bucket, names.error),
-    errorCode: failure.code,
-    costUsd: cost?.total ?? 0,
-    finishedAt: record.at,
-  });
-  deps.log.warn('job failed', {
-    jobId: job.jobId,
-    runId: job.runId,
-    code: failure.code,
-    error: failure.message,
-    cost: cost?.total ?? 0,
-  });
-  return record;
 }

@@ -1,0 +1,120 @@
+import { join } from 'node:path';
+import { FsObjectStore } from '../shared/adapters/fs-object-store.ts';
+import { createJsonLogger } from '../shared/adapters/json-logger.ts';
+import { loadModelCatalog, type ModelCatalog } from '../shared/catalog/model-catalog.ts';
+import { type Config, loadConfig } from '../shared/config.ts';
+import { BananaError } from '../shared/errors.ts';
+import type { IngestDeps } from '../shared/pipeline/ingest-upload.ts';
+import type { JobQueue } from '../shared/ports/job-queue.ts';
+import type { Logger } from '../shared/ports/logger.ts';
+import type { ObjectStore } from '../shared/ports/object-store.ts';
+
+/**
+ * What every function instance builds once: config, adapters and the logger. The Cloud Storage
+ * client is imported only when buckets are not local folders. The model SDK is not here at all:
+ * only the worker's own factory (worker/worker-deps.ts) imports it.
+ */
+
+export const FUNCTION_NAMES = ['ingest', 'worker', 'deadLetter'] as const;
+export type FunctionName = (typeof FUNCTION_NAMES)[number];
+
+export interface FunctionRuntime {
+  config: Config;
+  store: ObjectStore;
+  queue: JobQueue;
+  catalog: ModelCatalog;
+  log: Logger;
+  now: () => Date;
+  /** gs://bucket/name in the cloud; the file's path when buckets are local folders. */
+  uriOf: (bucket: string, name: string) => string;
+}
+
+/** Parses the config and builds the adapters every function shares. */
+export async function createRuntime(
+  name: FunctionName,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<FunctionRuntime> {
+  const config = loadConfig(env);
+  const log = createJsonLogger({ level: config.LOG_LEVEL, base: { function: name } });
+  const roots = config.BANANAFLOW_LOCAL_BUCKET_ROOTS;
+  let store: ObjectStore;
+  let uriOf: FunctionRuntime['uriOf'];
+  if (roots) {
+    store = new FsObjectStore(roots);
+    uriOf = (bucket, object) =>
+      roots[bucket] ? join(roots[bucket], object) : `${bucket}/${object}`;
+  } else {
+    const [{ Storage }, { GcsObjectStore }] = await Promise.all([
+      import('@google-cloud/storage'),
+      import('../shared/adapters/gcs-object-store.ts'),
+    ]);
+    store = new GcsObjectStore(new Storage());
+    uriOf = (bucket, object) => `gs://${bucket}/${object}`;
+  }
+  const [{ PubSub }, { PubSubJobQueue }] = await Promise.all([
+    import('@google-cloud/pubsub'),
+    import('../shared/adapters/pubsub-job-queue.ts'),
+  ]);
+  // One client per instance (a client per invocation leaks); it reads PUBSUB_EMULATOR_HOST and
+  // GOOGLE_CLOUD_PROJECT itself, as it does in the cloud.
+  const queue = new PubSubJobQueue(new PubSub(), {
+    jobs: config.BANANAFLOW_JOBS_TOPIC,
+    results: config.BANANAFLOW_RESULTS_TOPIC,
+  });
+  return {
+    config,
+    store,
+    queue,
+    catalog: loadModelCatalog(config.BANANAFLOW_MODEL_OVERRIDES),
+    log,
+    now: () => new Date(),
+    uriOf,
+  };
+}
+
+/** The ingest function's deps; both bucket names are required. */
+export function ingestDeps(runtime: FunctionRuntime): IngestDeps {
+  const { config } = runtime;
+  const inputBucket = config.BANANAFLOW_INPUT_BUCKET;
+  const outputBucket = config.BANANAFLOW_OUTPUT_BUCKET;
+  if (!inputBucket || !outputBucket) {
+    const missing = [
+      ...(inputBucket ? [] : ['BANANAFLOW_INPUT_BUCKET']),
+      ...(outputBucket ? [] : ['BANANAFLOW_OUTPUT_BUCKET']),
+    ];
+    throw new BananaError({
+      code: 'CONFIG_INVALID',
+      message: `The ingest function needs ${missing.join(' and ')}.`,
+      fix: 'Set BANANAFLOW_INPUT_BUCKET (the bucket that triggers ingest) and BANANAFLOW_OUTPUT_BUCKET (a different bucket, for outputs and records).',
+      details: { missing },
+    });
+  }
+  return {
+    store: runtime.store,
+    queue: runtime.queue,
+    catalog: runtime.catalog,
+    log: runtime.log,
+    now: runtime.now,
+    uriOf: runtime.uriOf,
+    inputBucket,
+    outputBucket,
+    defaultModel: config.BANANAFLOW_MODEL,
+    maxSidecarBytes: config.BANANAFLOW_MAX_SIDECAR_BYTES,
+    maxEventAgeMs: config.BANANAFLOW_MAX_EVENT_AGE_MS,
+  };
+}
+
+/**
+ * Builds a value on first use and hands the same one to every later call (one set of clients per
+ * instance). A failed build is forgotten, so the next invocation tries again and logs again.
+ */
+export function once<T>(build: () => Promise<T>): () => Promise<T> {
+  let pending: Promise<T> | undefined;
+  return () => {
+    pending ??= build().catch((error: unknown) => {
+      pending = undefined;
+      throw error;
+    });
+    return pending;
+  };
+}

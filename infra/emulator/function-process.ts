@@ -1,0 +1,151 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { connect } from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/**
+ * Runs one function under the real functions framework, in its own process (and process group),
+ * the way Cloud Run functions runs it: `functions-framework --target --signature-type --source`.
+ * The TypeScript source is loaded as it is: the framework `import()`s the --source file (the
+ * project is "type": "module"), and `node --import tsx` lets Node import .ts files.
+ */
+
+export interface FunctionProcessOptions {
+  /** Name the entry registers (`functions.cloudEvent(target, ...)`). */
+  target: string;
+  /** The entry's .ts file. */
+  source: string;
+  port: number;
+  /** The whole environment of the process. */
+  env: NodeJS.ProcessEnv;
+  /** Each line the function prints (its JSON logs, the framework's errors). */
+  onLine?: (line: string, stream: 'stdout' | 'stderr') => void;
+  /** Default 30 s. */
+  startTimeoutMs?: number;
+}
+
+export interface FunctionProcess {
+  target: string;
+  /** http://127.0.0.1:PORT, no trailing slash. */
+  url: string;
+  port: number;
+  pid: number;
+  /** Ms from spawn until the port accepted connections (includes loading the TS sources). */
+  startupMs: number;
+  /** Kills the process group; resolves once the process has exited. Safe to call twice. */
+  stop(): Promise<void>;
+}
+
+const STOP_GRACE_MS = 3_000;
+/** `--import tsx` is resolved from the working directory: run from the repository root. */
+const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const require = createRequire(import.meta.url);
+/** The framework's CLI, next to its package entry (build/src/index.js; `exports` hides main.js). */
+const FRAMEWORK_MAIN = path.join(
+  path.dirname(require.resolve('@google-cloud/functions-framework')),
+  'main.js',
+);
+
+function accepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ port, host: '127.0.0.1' });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+  if (child.pid === undefined) return;
+  try {
+    process.kill(-child.pid, signal);
+  } catch {
+    // the group is gone already
+  }
+}
+
+/** Starts the function and resolves once its port accepts connections. */
+export async function startFunctionProcess(
+  options: FunctionProcessOptions,
+): Promise<FunctionProcess> {
+  const started = Date.now();
+  const child = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      FRAMEWORK_MAIN,
+      `--target=${options.target}`,
+      '--signature-type=cloudevent',
+      `--source=${path.resolve(options.source)}`,
+      `--port=${options.port}`,
+    ],
+    // detached: a new process group, so stop() reaches anything the function spawned too.
+    { cwd: REPO_ROOT, detached: true, env: options.env, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let tail = '';
+  const lines = (stream: 'stdout' | 'stderr') => {
+    let partial = '';
+    return (chunk: Buffer) => {
+      const text = partial + chunk.toString('utf8');
+      const parts = text.split('\n');
+      partial = parts.pop() ?? '';
+      for (const line of parts) {
+        tail = `${tail}${line}\n`.slice(-4_000);
+        options.onLine?.(line, stream);
+      }
+    };
+  };
+  child.stdout?.on('data', lines('stdout'));
+  child.stderr?.on('data', lines('stderr'));
+  let exited = child.exitCode !== null;
+  const exit = new Promise<void>((resolve) => {
+    child.once('exit', () => {
+      exited = true;
+      resolve();
+    });
+  });
+  // A parent that dies without stop() must not leave the function holding its port.
+  const onExit = () => {
+    if (!exited) killGroup(child, 'SIGKILL');
+  };
+  process.once('exit', onExit);
+
+  const stop = async () => {
+    process.removeListener('exit', onExit);
+    if (exited) return;
+    killGroup(child, 'SIGTERM');
+    let timer: NodeJS.Timeout | undefined;
+    const grace = new Promise<'late'>((resolve) => {
+      timer = setTimeout(() => resolve('late'), STOP_GRACE_MS);
+    });
+    const outcome = await Promise.race([exit.then(() => 'exited' as const), grace]);
+    clearTimeout(timer);
+    if (outcome === 'late') {
+      killGroup(child, 'SIGKILL');
+      await exit;
+    }
+  };
+
+  const deadline = started + (options.startTimeoutMs ?? 30_000);
+  while (!(await accepts(options.port))) {
+    if (exited || Date.now() > deadline) {
+      await stop();
+      throw new Error(
+        `Function ${options.target} (${options.source}) ${exited ? `exited with code ${child.exitCode}` : 'did not listen in time'}. Output:\n${tail}`,
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return {
+    target: options.target,
+    url: `http://127.0.0.1:${options.port}`,
+    port: options.port,
+    pid: child.pid ?? -1,
+    startupMs: Date.now() - started,
+    stop,
+  };
+}

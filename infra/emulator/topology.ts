@@ -1,0 +1,82 @@
+import type { PubSub, Subscription, Topic } from '@google-cloud/pubsub';
+
+/**
+ * The Pub/Sub wiring Terraform creates in the cloud, created on the emulator: the jobs topic
+ * with a push subscription to the worker (retry policy, dead-letter policy), the dead-letter topic
+ * with a push subscription to the dead-letter function, and the results topic.
+ */
+
+export interface TopicNames {
+  jobs: string;
+  results: string;
+  deadLetter: string;
+}
+
+export interface TopologyOptions {
+  projectId: string;
+  topics: TopicNames;
+  /** Base URLs of the functions (no trailing slash). */
+  workerUrl: string;
+  deadLetterUrl: string;
+  /** Redelivery backoff of the jobs subscription; Pub/Sub allows 0-600 s. */
+  minBackoffSeconds: number;
+  maxBackoffSeconds: number;
+  /** Deliveries before a job goes to the dead-letter topic; Pub/Sub allows 5-100. */
+  maxDeliveryAttempts: number;
+  /** How long a push may take before Pub/Sub counts it as failed. */
+  ackDeadlineSeconds: number;
+}
+
+export interface Topology {
+  topics: Record<keyof TopicNames, Topic>;
+  subscriptions: { jobs: Subscription; deadLetter: Subscription };
+}
+
+/**
+ * The functions framework builds the CloudEvent's source from the push URL's path, which must be
+ * /projects/PROJECT/topics/TOPIC (as for a Terraform-managed push subscription in the cloud).
+ */
+export function pushEndpoint(baseUrl: string, projectId: string, topic: string): string {
+  return `${baseUrl}/projects/${projectId}/topics/${topic}`;
+}
+
+export const subscriptionName = (topic: string, consumer: string) => `${topic}-${consumer}`;
+
+export async function createTopology(pubsub: PubSub, options: TopologyOptions): Promise<Topology> {
+  const { topics: names, projectId } = options;
+  const [[jobs], [results], [deadLetter]] = await Promise.all([
+    pubsub.createTopic(names.jobs),
+    pubsub.createTopic(names.results),
+    pubsub.createTopic(names.deadLetter),
+  ]);
+  const [jobsSubscription] = await jobs.createSubscription(subscriptionName(names.jobs, 'worker'), {
+    pushConfig: { pushEndpoint: pushEndpoint(options.workerUrl, projectId, names.jobs) },
+    ackDeadlineSeconds: options.ackDeadlineSeconds,
+    retryPolicy: {
+      minimumBackoff: { seconds: options.minBackoffSeconds },
+      maximumBackoff: { seconds: options.maxBackoffSeconds },
+    },
+    deadLetterPolicy: {
+      deadLetterTopic: deadLetter.name,
+      maxDeliveryAttempts: options.maxDeliveryAttempts,
+    },
+  });
+  // Without a subscription, messages on the dead-letter topic would be lost.
+  const [deadLetterSubscription] = await deadLetter.createSubscription(
+    subscriptionName(names.deadLetter, 'recorder'),
+    {
+      pushConfig: {
+        pushEndpoint: pushEndpoint(options.deadLetterUrl, projectId, names.deadLetter),
+      },
+      ackDeadlineSeconds: options.ackDeadlineSeconds,
+      retryPolicy: {
+        minimumBackoff: { seconds: options.minBackoffSeconds },
+        maximumBackoff: { seconds: options.maxBackoffSeconds },
+      },
+    },
+  );
+  return {
+    topics: { jobs, results, deadLetter },
+    subscriptions: { jobs: jobsSubscription, deadLetter: deadLetterSubscription },
+  };
+}

@@ -1,0 +1,269 @@
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pubsubEmulatorAvailable } from '../../infra/emulator/pubsub-emulator.ts';
+import { type Stack, startStack } from '../../infra/emulator/start-stack.ts';
+import { FsObjectStore } from '../../shared/adapters/fs-object-store.ts';
+import { loadModelCatalog } from '../../shared/catalog/model-catalog.ts';
+import { planDrop } from '../../shared/pipeline/plan-drop.ts';
+import { silentLogger } from '../../shared/ports/logger.ts';
+import { tinyImage, writeDrop } from '../support/pipeline-harness.ts';
+
+/**
+ * The whole pipeline on the emulator stack, driven through the same startStack that
+ * `npm run stack` runs: files appear in the drop folder, the stack sends Eventarc's CloudEvents to
+ * the ingest process, Pub/Sub pushes jobs to the worker process and dead letters to the
+ * dead-letter process, and the outputs land in the output folder.
+ */
+
+const available = pubsubEmulatorAvailable();
+if (!available.ok) console.warn(`Skipping the emulator stack end-to-end test: ${available.why}`);
+
+const DEADLINE_MS = 45_000;
+
+let stack: Stack;
+const lines: string[] = [];
+
+beforeAll(async () => {
+  if (!available.ok) return;
+  stack = await startStack({
+    pollMs: 100,
+    // The test wants the offline stand-in whatever the developer's shell holds.
+    env: withoutGeminiCredentials(process.env),
+    print: (line) => lines.push(line),
+    onFunctionLine: (fn, line) => lines.push(`[${fn}] ${line}`),
+  });
+}, 60_000);
+
+afterAll(async () => {
+  if (!available.ok) return;
+  await stack.stop();
+});
+
+function withoutGeminiCredentials(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const {
+    GEMINI_API_KEY: _a,
+    GOOGLE_API_KEY: _b,
+    GOOGLE_GENAI_USE_VERTEXAI: _c,
+    GOOGLE_GEMINI_BASE_URL: _d,
+    ...rest
+  } = env;
+  return rest;
+}
+
+/** Polls until `check` returns a value (not undefined), or fails with the stack's recent output. */
+async function waitFor<T>(what: string, check: () => Promise<T | undefined>): Promise<T> {
+  const deadline = Date.now() + DEADLINE_MS;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) {
+      throw new Error(
+        `Timed out waiting for ${what}. Stack output:\n${lines.slice(-60).join('\n')}`,
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/** Writes one file into the drop and waits until its storage event was delivered to ingest. */
+async function upload(name: string, content: Buffer | object): Promise<void> {
+  const before = stack.storageEvents().filter((e) => e.name === name).length;
+  await writeDrop(stack.inputDir, { [name]: content });
+  const delivery = await waitFor(
+    `the storage event for ${name}`,
+    async () => stack.storageEvents().filter((e) => e.name === name)[before],
+  );
+  expect(delivery.outcome, `ingest of ${name}`).toBe('delivered');
+}
+
+interface Record {
+  file: string;
+  status: 'succeeded' | 'failed';
+  jobId: string;
+  prompt?: string;
+  attempts?: number;
+  sidecar?: { uri: string };
+  inputs: Array<{ uri: string }>;
+  output?: { uri: string };
+  cost?: { total: number };
+  model?: { backend: string };
+  error?: { code: string; details?: { attempts?: number; lastError?: { code: string } } };
+}
+
+/** Every metadata and error record in the output folder (not the pipeline's own state). */
+async function records(): Promise<Record[]> {
+  const names = (await readdir(stack.outputDir, { recursive: true })).filter(
+    (n) => n.endsWith('.json') && !n.startsWith('_bananaflow') && !n.startsWith('.bananaflow'),
+  );
+  const found: Record[] = [];
+  for (const name of names) {
+    const record = JSON.parse(await readFile(join(stack.outputDir, name), 'utf8'));
+    if (record.jobId) found.push({ ...record, file: name });
+  }
+  return found;
+}
+
+const recordsFor = async (marker: string) =>
+  (await records()).filter((r) => (r.prompt ?? '').includes(marker));
+const modelCallsFor = (marker: string) =>
+  stack.standIn?.stats().calls.filter((c) => c.prompt.includes(marker)).length ?? 0;
+const relative = (uri: string, root: string) => uri.slice(root.length + 1);
+
+describe.skipIf(!available.ok)('the emulator stack, end to end', () => {
+  it('turns a drop uploaded in mixed order into every expected output, exactly once', async () => {
+    const png = await tinyImage();
+    const sidecar = (marker: string) => ({ prompt: `make it brighter (${marker})` });
+    // image before its sidecar
+    await upload('a/cat.png', png);
+    await upload('a/cat.png.edit.json', sidecar('mix-cat'));
+    // sidecar before its image
+    await upload('b/dog.png.edit.json', sidecar('mix-dog'));
+    await upload('b/dog.png', png);
+    // folder sidecar before its image
+    await upload('c/_edit.json', sidecar('mix-folder-c'));
+    await upload('c/one.png', png);
+    // folder sidecar after one image, before another
+    await upload('d/two.png', png);
+    await upload('d/_edit.json', sidecar('mix-folder-d'));
+    await upload('d/three.png', png);
+    // a manifest naming an uploaded image and one that arrives after it
+    await upload('batch.jobs.json', {
+      jobs: [
+        { name: 'cat-poster', inputs: ['a/cat.png'], prompt: 'a poster of this cat (mix-m1)' },
+        { name: 'late', inputs: ['e/late.png'], prompt: 'a postcard of this (mix-m2)' },
+      ],
+    });
+    await upload('e/late.png', png);
+
+    const expected = [
+      ['a/cat.png.edit.json', 'a/cat.png'],
+      ['b/dog.png.edit.json', 'b/dog.png'],
+      ['c/_edit.json', 'c/one.png'],
+      ['d/_edit.json', 'd/three.png'],
+      ['d/_edit.json', 'd/two.png'],
+      ['batch.jobs.json', 'a/cat.png'],
+      ['batch.jobs.json', 'e/late.png'],
+    ].sort();
+    const done = await waitFor('seven records', async () => {
+      const found = await recordsFor('(mix-');
+      return found.length >= expected.length ? found : undefined;
+    });
+
+    const seen = done
+      .map((r) => [
+        relative(r.sidecar?.uri ?? '', stack.inputDir),
+        relative(r.inputs[0]?.uri ?? '', stack.inputDir),
+      ])
+      .sort();
+    expect(seen).toEqual(expected);
+    for (const record of done) {
+      expect(record.status).toBe('succeeded');
+      expect(record.jobId).toMatch(/^[a-f0-9]{20}$/);
+      expect(record.cost?.total).toBeGreaterThan(0);
+      expect(record.model?.backend).toBe(`gemini-api at ${stack.standIn?.url}`);
+      expect((await stat(record.output?.uri ?? '')).size).toBeGreaterThan(0);
+    }
+    // Uploads that completed the same job twice published it twice: still one model call each.
+    for (const marker of ['mix-cat', 'mix-dog', 'mix-folder-c', 'mix-m1', 'mix-m2']) {
+      expect(modelCallsFor(marker), marker).toBe(1);
+    }
+    expect(modelCallsFor('mix-folder-d')).toBe(2);
+    const jobIds = done.map((r) => r.jobId);
+    await waitFor('a result event per job', async () =>
+      jobIds.every((id) => stack.results().some((e) => e.jobId === id)) ? true : undefined,
+    );
+    for (const id of jobIds) {
+      expect(stack.results().filter((e) => e.jobId === id)).toHaveLength(1);
+    }
+  });
+
+  it('retries a transient model failure until it succeeds', async () => {
+    await upload('f/flaky.png', await tinyImage());
+    await upload('f/flaky.png.edit.json', {
+      prompt: 'make it sunny (e2e-flaky) [standin:fail=503,500]',
+    });
+
+    const [record] = await waitFor('the flaky job to succeed', async () => {
+      const found = await recordsFor('e2e-flaky');
+      return found.length > 0 ? found : undefined;
+    });
+    expect(record).toMatchObject({ status: 'succeeded', attempts: 3 });
+    expect(modelCallsFor('e2e-flaky')).toBe(3);
+  });
+
+  it('dead-letters a job that always fails and records it with its attempt count', async () => {
+    await upload('g/doomed.png', await tinyImage());
+    await upload('g/doomed.png.edit.json', {
+      prompt: 'make it rain (e2e-doomed) [standin:always=500]',
+    });
+
+    const [record] = await waitFor('the dead-letter record', async () => {
+      const found = await recordsFor('e2e-doomed');
+      return found.length > 0 ? found : undefined;
+    });
+    expect(record).toMatchObject({
+      status: 'failed',
+      attempts: 5,
+      error: {
+        code: 'DEAD_LETTERED',
+        details: { attempts: 5, lastError: { code: 'MODEL_TRANSIENT' } },
+      },
+    });
+    expect(record?.file).toMatch(/\.error\.json$/);
+    expect(modelCallsFor('e2e-doomed')).toBe(5);
+    await waitFor('the failure result event', async () =>
+      stack.results().find((e) => e.jobId === record?.jobId && e.errorCode === 'DEAD_LETTERED'),
+    );
+  });
+
+  it('calls the model once for a job published many times, five of them at once', async () => {
+    const marker = 'e2e-twin';
+    // The model answers slowly, so the concurrent deliveries overlap the first one's model call.
+    stack.standIn?.setLatency(1_000);
+    try {
+      await writeDrop(stack.inputDir, {
+        'h/twin.png': await tinyImage(),
+        'h/twin.png.edit.json': { prompt: `make it snow (${marker})` },
+      });
+      // The same job ingest will plan (job ids are deterministic), planned here to publish it first.
+      const store = new FsObjectStore({ input: stack.inputDir, output: stack.outputDir });
+      const plan = await planDrop(
+        {
+          store,
+          catalog: loadModelCatalog(),
+          log: silentLogger,
+          now: () => new Date(),
+          uriOf: (bucket, name) => `${bucket}/${name}`,
+          inputBucket: 'input',
+          outputBucket: 'output',
+          defaultModel: 'gemini-2.5-flash-image',
+          maxSidecarBytes: 1 << 20,
+        },
+        { runId: 'e2e-twin' },
+      );
+      const job = plan.jobs.find((j) => j.sidecar.name === 'h/twin.png.edit.json');
+      if (!job) throw new Error('the twin job was not planned');
+
+      const messageIds = await Promise.all(Array.from({ length: 5 }, () => stack.publishJob(job)));
+      expect(new Set(messageIds).size).toBe(5);
+
+      await waitFor('the twin record', async () => {
+        const found = await recordsFor(marker);
+        return found.length > 0 ? found : undefined;
+      });
+      // Every one of the five messages was delivered (and none of them paid again).
+      const deliveries = join(stack.outputDir, '_bananaflow', 'jobs', job.jobId, 'deliveries');
+      await waitFor('a delivery of each published message', async () => {
+        const markers = await readdir(deliveries).catch(() => []);
+        return messageIds.every((id) => markers.some((m) => m.startsWith(`${id}.`)))
+          ? true
+          : undefined;
+      });
+      expect(await recordsFor(marker)).toHaveLength(1);
+      expect(modelCallsFor(marker)).toBe(1);
+    } finally {
+      stack.standIn?.setLatency(0);
+    }
+  });
+});
