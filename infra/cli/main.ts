@@ -196,6 +196,7 @@ async function plan(command: 'estimate' | 'validate', target: string, ctx: Ctx):
     const sizes = await readDropImageSizes(
       resolve(dropDir),
       listing.map((o) => o.name),
+      ctx.config.BANANAFLOW_MAX_INPUT_BYTES,
     );
     const imageSize = (name: string) => sizes.get(name);
     let dropPlan: Awaited<ReturnType<typeof planDrop>>;

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { FsObjectStore } from '../../shared/adapters/fs-object-store.ts';
 import { MemoryJobQueue } from '../../shared/adapters/memory-job-queue.ts';
@@ -147,14 +147,22 @@ export function localPipeline(options: {
   return { store, planner, uriOf, now, dropDir, outDir };
 }
 
-/** Reads the pixel size of every image in the drop from its header, for accurate estimates. */
-export async function readDropImageSizes(dropDir: string, names: Iterable<string>) {
+/**
+ * Reads the pixel size of every image in the drop from its header, for accurate estimates. A file
+ * over `maxBytes` is not read into memory (the estimate assumes the worst; the worker refuses it).
+ */
+export async function readDropImageSizes(
+  dropDir: string,
+  names: Iterable<string>,
+  maxBytes = Number.POSITIVE_INFINITY,
+) {
   const sizes = new Map<string, { width: number; height: number }>();
   await Promise.all(
     [...names]
       .filter((name) => classifyDropFile(name).kind === 'image')
       .map(async (name) => {
         try {
+          if ((await stat(join(dropDir, name))).size > maxBytes) return;
           const size = await readImageSize(await readFile(join(dropDir, name)), name);
           sizes.set(name, { width: size.width, height: size.height });
         } catch {
@@ -173,6 +181,7 @@ export async function runDrop(options: RunDropOptions): Promise<RunSummary> {
   const sizes = await readDropImageSizes(
     dropDir,
     listing.map((o) => o.name),
+    options.config.BANANAFLOW_MAX_INPUT_BYTES,
   );
   const plan = await planDrop(planner, { runId, imageSize: (name) => sizes.get(name) });
   options.onPlanned?.(plan);

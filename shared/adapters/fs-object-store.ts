@@ -145,7 +145,9 @@ export class FsObjectStore implements ObjectStore {
   ): Promise<ObjectInfo> {
     const { root, file } = this.#locate(bucket, name);
     const dir = path.dirname(file);
-    const temp = path.join(dir, `.${path.basename(file)}${TEMP_MARKER}${randomUUID()}`);
+    // Fixed length, not derived from the object's name: a name near the file-name limit (255
+    // bytes) must not fail on its temp file (ENAMETOOLONG), nor mask the real error when unlinked.
+    const temp = path.join(dir, `${TEMP_MARKER}${randomUUID()}`);
     let metaFile: string | undefined;
     let committed = false;
     try {

@@ -8,6 +8,12 @@ import { OUTPUT_EXTENSIONS, type OutputFormat } from '../sidecar/sidecar-schema.
  */
 
 const MAX_STEM = 80;
+/**
+ * Also a byte cap: 80 letters of a non-Latin script are up to 320 bytes of UTF-8, and a file name
+ * (one path segment) is limited to 255 bytes locally. With the longest label (64), variant, id and
+ * suffix (`.error.json`), a name part of 100 bytes keeps every output name under 200 bytes.
+ */
+const MAX_STEM_BYTES = 100;
 
 /** Keeps letters and digits of any script; anything else becomes '_'. */
 export function safeNamePart(text: string): string {
@@ -16,9 +22,21 @@ export function safeNamePart(text: string): string {
     .replace(/[^\p{L}\p{N}._ -]+/gu, '_')
     .replace(/\s+/g, '-')
     .replace(/_+/g, '_')
-    .replace(/^[._-]+/, '')
-    .slice(0, MAX_STEM);
-  return cleaned || 'image';
+    .replace(/^[._-]+/, '');
+  return truncate(cleaned, MAX_STEM, MAX_STEM_BYTES) || 'image';
+}
+
+/** At most `chars` code points and `bytes` UTF-8 bytes, never splitting a character. */
+function truncate(text: string, chars: number, bytes: number): string {
+  let out = '';
+  let count = 0;
+  let size = 0;
+  for (const char of text) {
+    size += Buffer.byteLength(char);
+    if (++count > chars || size > bytes) break;
+    out += char;
+  }
+  return out;
 }
 
 export function stemOf(name: string): string {

@@ -319,7 +319,8 @@ function planSpec(sidecar: SidecarToPlan, spec: JobSpec, ctx: PlanContext): Spec
     if (imageCount > model.maxInputImages) {
       problem(
         'TOO_MANY_IMAGES',
-        'references',
+        // Name the field that holds the extra images (a manifest may list them all as inputs).
+        spec.references.length > 0 || sidecar.parsed.kind !== 'manifest' ? 'references' : 'inputs',
         `${imageCount} images (inputs plus references), but ${model.id} takes at most ${model.maxInputImages}.`,
         `Use at most ${model.maxInputImages} images, or a model that takes more (gemini-3-pro-image-preview takes 14).`,
         { images: imageCount, max: model.maxInputImages },

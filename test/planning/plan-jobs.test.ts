@@ -138,7 +138,7 @@ describe('planning jobs from sidecars', () => {
       'more images than the model takes',
       { jobs: [{ prompt: 'x', inputs: ['a/cat.jpg', 'a/dog.png', 'a/style.png', 'char.png'] }] },
       'TOO_MANY_IMAGES',
-      'jobs[0].references',
+      'jobs[0].inputs',
     ],
     [
       'an unknown model',
