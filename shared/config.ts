@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { modelOverrideSchema } from './catalog/model-catalog.ts';
 import { BananaError } from './errors.ts';
+import { JOB_STAGES } from './pipeline/job-stages.ts';
 
 /**
  * Configuration, parsed once at the start of an entry point from the environment. Never read at
@@ -64,13 +65,24 @@ export const configSchema = z.object({
   BANANAFLOW_RESULTS_TOPIC: z.string().min(3).default('bananaflow-results'),
   /** Per model request (each refinement turn), in ms. */
   BANANAFLOW_MODEL_TIMEOUT_MS: intFromEnv(120_000),
-  /** How long a worker's claim on a job holds before another delivery may take it over. */
+  /**
+   * How long a worker's claim on a job holds before another delivery may take it over; never less
+   * than the job's model calls at their timeout plus 5 s.
+   */
   BANANAFLOW_LEASE_MS: intFromEnv(600_000),
   /** Storage events older than this are dropped (ends retries of a poisoned event). */
   BANANAFLOW_MAX_EVENT_AGE_MS: intFromEnv(24 * 3600_000),
   BANANAFLOW_MAX_INPUT_BYTES: intFromEnv(50 * 1024 * 1024),
   BANANAFLOW_MAX_INPUT_PIXELS: intFromEnv(100_000_000),
   BANANAFLOW_MAX_SIDECAR_BYTES: intFromEnv(1024 * 1024),
+  /**
+   * Crash tests only: the worker process kills itself (SIGKILL) when a job reaches this stage, as a
+   * crash or an out-of-memory kill would. Never set it in a deployment.
+   */
+  BANANAFLOW_FAILPOINT: z
+    .enum(JOB_STAGES)
+    .optional()
+    .or(z.literal('').transform(() => undefined)),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
 });
 

@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { type Config, geminiBackend } from '../../shared/config.ts';
 import { BananaError } from '../../shared/errors.ts';
 import { createGeminiImageModel } from '../../shared/gemini/gemini-image-model.ts';
+import type { JobStage } from '../../shared/pipeline/job-stages.ts';
 import type { WorkerDeps } from '../../shared/pipeline/run-job.ts';
 import type { ImageModel } from '../../shared/ports/image-model.ts';
 import type { FunctionRuntime } from '../runtime.ts';
@@ -26,6 +27,9 @@ export function workerDeps(
     uriOf: runtime.uriOf,
     // Claims name their holder: the revision says which deployment, the suffix which instance.
     workerId: `${env.K_REVISION ?? 'local'}-${randomBytes(4).toString('hex')}`,
+    ...(config.BANANAFLOW_FAILPOINT
+      ? { failpoint: crashAt(config.BANANAFLOW_FAILPOINT, runtime) }
+      : {}),
     limits: {
       maxInputBytes: config.BANANAFLOW_MAX_INPUT_BYTES,
       maxInputPixels: config.BANANAFLOW_MAX_INPUT_PIXELS,
@@ -51,4 +55,13 @@ export function createImageModel(config: Config): ImageModel {
   }
   const label = backend.baseUrl ? `${backend.kind} at ${backend.baseUrl}` : backend.kind;
   return createGeminiImageModel({ backend, label });
+}
+
+/** Crash tests: SIGKILL this process when a job reaches the stage, as an OOM kill would. */
+function crashAt(stage: JobStage, runtime: FunctionRuntime): (reached: JobStage) => void {
+  return (reached) => {
+    if (reached !== stage) return;
+    runtime.log.error(`BANANAFLOW_FAILPOINT=${stage}: killing the worker process now`);
+    process.kill(process.pid, 'SIGKILL');
+  };
 }

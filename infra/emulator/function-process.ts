@@ -33,6 +33,8 @@ export interface FunctionProcess {
   pid: number;
   /** Ms from spawn until the port accepted connections (includes loading the TS sources). */
   startupMs: number;
+  /** Resolves when the process exits, whatever the reason (a crash test's SIGKILL included). */
+  exited: Promise<void>;
   /** Kills the process group; resolves once the process has exited. Safe to call twice. */
   stop(): Promise<void>;
 }
@@ -146,6 +148,7 @@ export async function startFunctionProcess(
     port: options.port,
     pid: child.pid ?? -1,
     startupMs: Date.now() - started,
+    exited: exit,
     stop,
   };
 }

@@ -76,6 +76,10 @@ export interface Stack {
   results(): readonly JobResultEvent[];
   /** Storage events sent to ingest so far (one per object version). */
   storageEvents(): readonly EventDelivery[];
+  /** Resolves when the function's current process exits (a crash test's kill). */
+  exited(target: StackFunction): Promise<void>;
+  /** Restarts a function on the same port, with extra environment (e.g. a failpoint on or off). */
+  restartFunction(target: StackFunction, env?: NodeJS.ProcessEnv): Promise<void>;
   /** Publishes a message to the jobs topic as ingest would (JSON body); resolves to its id. */
   publishJob(job: unknown): Promise<string>;
   /** Stops everything: watcher, functions (process groups), emulator, stand-in. Idempotent. */
@@ -154,20 +158,25 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     };
     const onLine =
       options.onFunctionLine ?? ((fn: StackFunction, line: string) => print(compact(fn, line)));
+    const startFunction = async (target: StackFunction, port: number, fnEnv: NodeJS.ProcessEnv) => {
+      const spec = STACK_FUNCTIONS.find((f) => f.target === target);
+      if (!spec) throw new Error(`unknown function ${target}`);
+      return startFunctionProcess({
+        target,
+        source: path.join(REPO_ROOT, spec.source),
+        port,
+        env: fnEnv,
+        onLine: (line) => onLine(target, line),
+      });
+    };
     const started = await Promise.all(
-      STACK_FUNCTIONS.map(async ({ target, source }) => {
-        const fn = await startFunctionProcess({
-          target,
-          source: path.join(REPO_ROOT, source),
-          port: await freePort(),
-          env,
-          onLine: (line) => onLine(target, line),
-        });
-        stoppers.push(() => fn.stop());
-        return [target, fn] as const;
-      }),
+      STACK_FUNCTIONS.map(
+        async ({ target }) => [target, await startFunction(target, await freePort(), env)] as const,
+      ),
     );
+    // Mutable: a crash test restarts a function on the same port (the push endpoint stays valid).
     const functions = Object.fromEntries(started) as Record<StackFunction, FunctionProcess>;
+    for (const { target } of STACK_FUNCTIONS) stoppers.push(() => functions[target].stop());
 
     const pubsub = new PubSub({ projectId, apiEndpoint: emulator.host, emulatorMode: true });
     stoppers.push(() => pubsub.close());
@@ -251,6 +260,14 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       ...(standIn ? { standIn } : {}),
       results: () => results,
       storageEvents: () => watcher.deliveries(),
+      exited: (target) => functions[target].exited,
+      restartFunction: async (target, envOverrides = {}) => {
+        await functions[target].stop();
+        functions[target] = await startFunction(target, functions[target].port, {
+          ...env,
+          ...envOverrides,
+        });
+      },
       publishJob: (job) =>
         topology.topics.jobs.publishMessage({ data: Buffer.from(JSON.stringify(job)) }),
       stop,

@@ -11,6 +11,7 @@ import type { ImageModel, ModelOutcome } from '../ports/image-model.ts';
 import type { JobQueue } from '../ports/job-queue.ts';
 import type { Logger } from '../ports/logger.ts';
 import type { ObjectStore } from '../ports/object-store.ts';
+import type { JobStage } from './job-stages.ts';
 import { JobState } from './job-state.ts';
 import {
   type ErrorRecord,
@@ -32,6 +33,8 @@ export interface WorkerDeps {
   /** How records name an object (gs://bucket/name in the cloud, a file path locally). */
   uriOf: (bucket: string, name: string) => string;
   workerId: string;
+  /** Called at each stage of a job; crash tests kill the process there. */
+  failpoint?: (stage: JobStage) => void;
   limits: {
     maxInputBytes: number;
     maxInputPixels: number;
@@ -73,7 +76,7 @@ export async function runJob(
   const startedAt = deps.now();
   const leaseMs = Math.max(
     deps.limits.leaseMs,
-    job.turns.length * deps.limits.modelTimeoutMs + 60_000,
+    job.turns.length * deps.limits.modelTimeoutMs + 5_000,
   );
   const claim = await state.claim(
     { owner: deps.workerId, messageId: delivery.messageId, attempt: delivery.attempt },
@@ -90,6 +93,7 @@ export async function runJob(
     });
   }
   if (claim.tookOver) jobLog.warn('took over an expired claim (an earlier worker stopped)');
+  deps.failpoint?.('claimed');
 
   try {
     const result = await processClaimedJob(deps, job, delivery, state, startedAt, jobLog);
@@ -156,6 +160,7 @@ async function processClaimedJob(
       throw outcomeError(outcome);
     }
     await state.saveModelResult(outcome);
+    deps.failpoint?.('model-answered');
   }
   // Everything this job was billed for: the answer plus any failed attempts before it.
   const earlier = await state.loadBilledUsage();
@@ -181,6 +186,7 @@ async function processClaimedJob(
   }
   const bucket = job.output.bucket;
   await writeOutput(deps, bucket, names.image, encoded.main.bytes, encoded.main.mimeType);
+  deps.failpoint?.('output-written');
   const renditions = [];
   for (const r of encoded.renditions) {
     const name = names.rendition(r.renditionWidth ?? r.width);

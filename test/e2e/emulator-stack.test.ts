@@ -8,6 +8,12 @@ import { loadModelCatalog } from '../../shared/catalog/model-catalog.ts';
 import { planDrop } from '../../shared/pipeline/plan-drop.ts';
 import { silentLogger } from '../../shared/ports/logger.ts';
 import { tinyImage, writeDrop } from '../support/pipeline-harness.ts';
+import {
+  readRecords,
+  type StackRecord,
+  waitFor as waitUntil,
+  withoutGeminiCredentials,
+} from '../support/stack-harness.ts';
 
 /**
  * The whole pipeline on the emulator stack, driven through the same startStack that
@@ -40,31 +46,9 @@ afterAll(async () => {
   await stack.stop();
 });
 
-function withoutGeminiCredentials(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  const {
-    GEMINI_API_KEY: _a,
-    GOOGLE_API_KEY: _b,
-    GOOGLE_GENAI_USE_VERTEXAI: _c,
-    GOOGLE_GEMINI_BASE_URL: _d,
-    ...rest
-  } = env;
-  return rest;
-}
-
-/** Polls until `check` returns a value (not undefined), or fails with the stack's recent output. */
-async function waitFor<T>(what: string, check: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + DEADLINE_MS;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) {
-      throw new Error(
-        `Timed out waiting for ${what}. Stack output:\n${lines.slice(-60).join('\n')}`,
-      );
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
+/** Polls until `check` returns a value, or fails with the stack's recent output. */
+const waitFor = <T>(what: string, check: () => Promise<T | undefined>) =>
+  waitUntil(what, check, { deadlineMs: DEADLINE_MS, lines });
 
 /** Writes one file into the drop and waits until its storage event was delivered to ingest. */
 async function upload(name: string, content: Buffer | object): Promise<void> {
@@ -77,32 +61,8 @@ async function upload(name: string, content: Buffer | object): Promise<void> {
   expect(delivery.outcome, `ingest of ${name}`).toBe('delivered');
 }
 
-interface Record {
-  file: string;
-  status: 'succeeded' | 'failed';
-  jobId: string;
-  prompt?: string;
-  attempts?: number;
-  sidecar?: { uri: string };
-  inputs: Array<{ uri: string }>;
-  output?: { uri: string };
-  cost?: { total: number };
-  model?: { backend: string };
-  error?: { code: string; details?: { attempts?: number; lastError?: { code: string } } };
-}
-
-/** Every metadata and error record in the output folder (not the pipeline's own state). */
-async function records(): Promise<Record[]> {
-  const names = (await readdir(stack.outputDir, { recursive: true })).filter(
-    (n) => n.endsWith('.json') && !n.startsWith('_bananaflow') && !n.startsWith('.bananaflow'),
-  );
-  const found: Record[] = [];
-  for (const name of names) {
-    const record = JSON.parse(await readFile(join(stack.outputDir, name), 'utf8'));
-    if (record.jobId) found.push({ ...record, file: name });
-  }
-  return found;
-}
+type Record = StackRecord;
+const records = () => readRecords(stack.outputDir);
 
 const recordsFor = async (marker: string) =>
   (await records()).filter((r) => (r.prompt ?? '').includes(marker));

@@ -48,6 +48,8 @@ const ENV_REQUIREMENTS: Record<string, Partial<Record<FunctionKey, 'required' | 
   BANANAFLOW_MAX_SIDECAR_BYTES: { ingest: 'required' },
   // Local emulator stack only (folders instead of Cloud Storage): must never be set in the cloud.
   BANANAFLOW_LOCAL_BUCKET_ROOTS: {},
+  // Crash tests only (the worker kills itself at a stage of a job): must never be set in the cloud.
+  BANANAFLOW_FAILPOINT: {},
 };
 
 /** Environment values that must point at the Terraform-managed resource, not a literal. */

@@ -1,0 +1,77 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pubsubEmulatorAvailable } from '../../infra/emulator/pubsub-emulator.ts';
+import { type Stack, startStack } from '../../infra/emulator/start-stack.ts';
+import { JOB_STAGES, type JobStage } from '../../shared/pipeline/job-stages.ts';
+import { tinyImage, writeDrop } from '../support/pipeline-harness.ts';
+import { readRecords, waitFor, withoutGeminiCredentials } from '../support/stack-harness.ts';
+
+/**
+ * Crashes on the emulator stack: the worker process is SIGKILLed at each stage of a job (before the
+ * model call, after the model answered, while writing outputs). After a restart every job completes
+ * exactly once, and the model is paid once wherever the design promises it (everywhere but the
+ * window between Gemini billing and the answer being persisted, which a kill cannot hit here).
+ */
+
+const available = pubsubEmulatorAvailable();
+if (!available.ok) console.warn(`Skipping the crash-recovery tests: ${available.why}`);
+
+const lines: string[] = [];
+let stack: Stack;
+const wait = <T>(what: string, check: () => Promise<T | undefined>) =>
+  waitFor(what, check, { deadlineMs: 120_000, lines });
+
+beforeAll(async () => {
+  if (!available.ok) return;
+  stack = await startStack({
+    pollMs: 100,
+    env: {
+      ...withoutGeminiCredentials(process.env),
+      // A crashed worker's claim expires after max(lease, model timeout + 5 s): keep it short here.
+      BANANAFLOW_LEASE_MS: '1000',
+      BANANAFLOW_MODEL_TIMEOUT_MS: '2000',
+    },
+    maxDeliveryAttempts: 20,
+    // A delivery cut off by the kill comes back once its ack deadline passes.
+    ackDeadlineSeconds: 10,
+    print: (line) => lines.push(line),
+    onFunctionLine: (fn, line) => lines.push(`[${fn}] ${line}`),
+  });
+}, 60_000);
+
+afterAll(async () => {
+  if (available.ok) await stack.stop();
+});
+
+describe.skipIf(!available.ok)('a worker killed in the middle of a job', () => {
+  it.each(JOB_STAGES.map((stage) => [stage]))(
+    'at "%s": after a restart the job completes exactly once, and the model is paid once',
+    async (stage: JobStage) => {
+      await stack.restartFunction('worker', { BANANAFLOW_FAILPOINT: stage });
+      const exited = stack.exited('worker');
+      const marker = `crash-${stage}`;
+      await writeDrop(stack.inputDir, {
+        [`${marker}/cat.png`]: await tinyImage(),
+        [`${marker}/cat.png.edit.json`]: { prompt: `make it glow (${marker})` },
+      });
+      await exited;
+      lines.push(`-- worker killed at ${stage}; restarting without the failpoint`);
+      await stack.restartFunction('worker', { BANANAFLOW_FAILPOINT: '' });
+
+      const done = await wait(`the record of ${marker}`, async () => {
+        const found = (await readRecords(stack.outputDir)).filter((r) =>
+          (r.prompt ?? '').includes(marker),
+        );
+        return found.length > 0 ? found : undefined;
+      });
+      expect(done.map((r) => r.status)).toEqual(['succeeded']);
+      const calls = stack.standIn?.stats().calls.filter((c) => c.prompt.includes(marker)) ?? [];
+      expect(calls, `model calls for ${marker}`).toHaveLength(1);
+      // Killed after the answer was persisted: the restarted worker reused it.
+      expect(done[0]?.modelResultReused).toBe(stage !== 'claimed');
+      await wait('the result event', async () =>
+        stack.results().some((r) => r.jobId === done[0]?.jobId) ? true : undefined,
+      );
+    },
+    150_000,
+  );
+});
