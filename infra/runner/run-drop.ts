@@ -6,7 +6,7 @@ import { MemoryJobQueue } from '../../shared/adapters/memory-job-queue.ts';
 import type { Usage } from '../../shared/catalog/cost.ts';
 import type { ModelCatalog } from '../../shared/catalog/model-catalog.ts';
 import type { Config } from '../../shared/config.ts';
-import { BananaError, type ErrorCode } from '../../shared/errors.ts';
+import { BananaError, type ErrorCode, serializeError, toBananaError } from '../../shared/errors.ts';
 import { readImageSize } from '../../shared/imaging/image-info.ts';
 import {
   type DeliveryResult,
@@ -266,6 +266,24 @@ export async function runDrop(options: RunDropOptions): Promise<RunSummary> {
     );
     await queue.publishJobs(plan.jobs);
     await queue.drain();
+    // Not even an error record could be written for these: report them, never drop them silently.
+    for (const lost of queue.undeliverable) {
+      const failure = toBananaError(lost.error);
+      const job = lost.job as Job;
+      options.log.error('job could not be recorded', { jobId: job.jobId, code: failure.code });
+      finish(job, {
+        status: 'failed',
+        recordUri: '(none: the record could not be written)',
+        record: {
+          schemaVersion: 1,
+          status: 'failed',
+          jobId: job.jobId,
+          runId: job.runId,
+          error: serializeError(failure),
+          at: new Date().toISOString(),
+        },
+      });
+    }
   }
 
   const finishedAt = new Date();

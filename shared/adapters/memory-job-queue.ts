@@ -32,7 +32,9 @@ interface Message {
  */
 export class MemoryJobQueue implements JobQueue {
   readonly results: JobResultEvent[] = [];
-  readonly stats = { published: 0, deliveries: 0, retries: 0, deadLettered: 0 };
+  readonly stats = { published: 0, deliveries: 0, retries: 0, deadLettered: 0, undeliverable: 0 };
+  /** Messages that neither the worker nor the dead-letter handler could take (bugs, full disks). */
+  readonly undeliverable: Array<{ job: unknown; messageId: string; error: unknown }> = [];
   private readonly ready: Message[] = [];
   private inFlight = 0;
   private scheduled = 0;
@@ -130,6 +132,12 @@ export class MemoryJobQueue implements JobQueue {
 
   private retry(message: Message, error: unknown): void {
     message.lastError = error;
+    if (message.deadLetter && message.attempt >= 2 * this.options.maxAttempts) {
+      // Even the dead-letter handler keeps failing: stop, and say so rather than loop forever.
+      this.stats.undeliverable++;
+      this.undeliverable.push({ job: JSON.parse(message.data), messageId: message.id, error });
+      return;
+    }
     if (!message.deadLetter && message.attempt >= this.options.maxAttempts) {
       // Keeps the attempt count, as Pub/Sub's delivery-attempt attribute does.
       message.deadLetter = true;

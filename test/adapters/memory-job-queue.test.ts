@@ -52,6 +52,23 @@ describe('in-process job queue (the cloud delivery semantics, locally)', () => {
     expect(queue.stats).toMatchObject({ deliveries: 5, retries: 3, deadLettered: 1 });
   });
 
+  it('gives up on a message even the dead-letter handler cannot take, and reports it', async () => {
+    const queue = new MemoryJobQueue(options);
+    queue.consume(
+      async () => {
+        throw new Error('worker fails');
+      },
+      async () => {
+        throw new Error('cannot write the record either');
+      },
+    );
+    const job = makeJob();
+    await queue.publishJobs([job]);
+    await queue.drain();
+    expect(queue.stats.undeliverable).toBe(1);
+    expect(queue.undeliverable.map((u) => (u.job as { jobId: string }).jobId)).toEqual([job.jobId]);
+  });
+
   it('stops retrying once the handler succeeds', async () => {
     const queue = new MemoryJobQueue(options);
     let calls = 0;
