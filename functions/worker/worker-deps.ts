@@ -27,6 +27,14 @@ export function workerDeps(
     uriOf: runtime.uriOf,
     // Claims name their holder: the revision says which deployment, the suffix which instance.
     workerId: `${env.K_REVISION ?? 'local'}-${randomBytes(4).toString('hex')}`,
+    ...(config.BANANAFLOW_INPUT_BUCKET && config.BANANAFLOW_OUTPUT_BUCKET
+      ? {
+          buckets: {
+            input: config.BANANAFLOW_INPUT_BUCKET,
+            output: config.BANANAFLOW_OUTPUT_BUCKET,
+          },
+        }
+      : {}),
     ...(config.BANANAFLOW_FAILPOINT
       ? { failpoint: crashAt(config.BANANAFLOW_FAILPOINT, runtime) }
       : {}),

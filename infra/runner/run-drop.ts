@@ -201,6 +201,7 @@ export async function runDrop(options: RunDropOptions): Promise<RunSummary> {
     now,
     uriOf,
     workerId: `local-${process.pid}`,
+    buckets: { input: INPUT_BUCKET, output: OUTPUT_BUCKET },
     limits: {
       maxInputBytes: options.config.BANANAFLOW_MAX_INPUT_BYTES,
       maxInputPixels: options.config.BANANAFLOW_MAX_INPUT_PIXELS,

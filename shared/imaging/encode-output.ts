@@ -1,4 +1,4 @@
-import sharp, { type Sharp } from 'sharp';
+import type { Sharp } from 'sharp';
 import { BananaError } from '../errors.ts';
 import {
   OUTPUT_EXTENSIONS,
@@ -8,6 +8,7 @@ import {
 } from '../sidecar/sidecar-schema.ts';
 import { isContainerComplete } from './container-integrity.ts';
 import { FAIL_ON } from './image-info.ts';
+import { loadSharp } from './load-sharp.ts';
 
 /**
  * Encodes what the model returned into the requested output format, plus downscaled renditions.
@@ -98,6 +99,7 @@ export async function encodeOutput(modelImage: Buffer, spec: EncodeSpec): Promis
   // Every output is a clone() of this one input: the buffer and the header parse are shared, and
   // libvips streams each output's decode -> resize -> encode in parallel. Measured on par with
   // bare sharp pipelines; decoding to raw pixels once instead was no faster and drops metadata.
+  const sharp = await loadSharp();
   const input = sharp(modelImage, { failOn: FAIL_ON, autoOrient: true });
   let width: number;
   let height: number;

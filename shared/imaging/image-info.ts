@@ -1,6 +1,7 @@
-import sharp, { type FailOnOptions, type Metadata } from 'sharp';
+import type { FailOnOptions, Metadata } from 'sharp';
 import { BananaError } from '../errors.ts';
 import { type SniffedType, sniffImageType } from './image-signature.ts';
+import { loadSharp } from './load-sharp.ts';
 
 /**
  * Reading an image's header: what it is, how big, how it is stored. Never decodes pixels, so it
@@ -128,6 +129,7 @@ export async function readImageHeader(bytes: Buffer, name: string): Promise<Imag
   try {
     // No pixel limit here: the header of a decompression bomb is harmless to read, and we need
     // its dimensions to say how big it is. The caller enforces the limit before any decode.
+    const sharp = await loadSharp();
     metadata = await sharp(bytes, { limitInputPixels: false, failOn: FAIL_ON }).metadata();
   } catch (cause) {
     throw unreadable(name, bytes, sniffImageType(bytes), cause);

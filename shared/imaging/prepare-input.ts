@@ -1,8 +1,9 @@
-import sharp, { type Metadata, type OutputInfo } from 'sharp';
+import type { Metadata, OutputInfo } from 'sharp';
 import { BananaError } from '../errors.ts';
 import type { ModelImage } from '../ports/image-model.ts';
 import { isContainerComplete } from './container-integrity.ts';
 import { FAIL_ON, heicError, isHeic, readImageHeader } from './image-info.ts';
+import { loadSharp } from './load-sharp.ts';
 
 /**
  * Turns any input image into bytes a Gemini image model accepts: one decode at most, and none
@@ -173,6 +174,7 @@ export async function prepareInput(
         : 'jpeg';
 
   // pages: 1 keeps the first frame; the pixel limit is sharp's own guard should a header lie.
+  const sharp = await loadSharp();
   let pipeline = sharp(bytes, {
     failOn: FAIL_ON,
     limitInputPixels: Number.isFinite(maxPixels) ? Math.max(1, Math.floor(maxPixels)) : false,

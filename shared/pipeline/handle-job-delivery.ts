@@ -30,5 +30,22 @@ export async function handleJobDelivery(
     deps.log.error(error.message, { code: error.code, messageId: delivery.messageId });
     return { status: 'invalid', error };
   }
-  return runJob(deps, parsed.data, delivery);
+  const job = parsed.data;
+  const buckets = deps.buckets;
+  if (
+    buckets &&
+    (job.output.bucket !== buckets.output ||
+      job.sidecar.bucket !== buckets.input ||
+      job.inputs.some((input) => input.bucket !== buckets.input))
+  ) {
+    const error = new BananaError({
+      code: 'JOB_INVALID',
+      message: `Job ${job.jobId} names buckets this deployment does not own (inputs must come from ${buckets.input}, outputs go to ${buckets.output}).`,
+      fix: 'Publish jobs only through this deployment’s ingest function.',
+      details: { messageId: delivery.messageId, jobId: job.jobId },
+    });
+    deps.log.error(error.message, { code: error.code, jobId: job.jobId });
+    return { status: 'invalid', error };
+  }
+  return runJob(deps, job, delivery);
 }

@@ -33,6 +33,11 @@ export interface WorkerDeps {
   /** How records name an object (gs://bucket/name in the cloud, a file path locally). */
   uriOf: (bucket: string, name: string) => string;
   workerId: string;
+  /**
+   * The buckets this deployment owns: a job naming any other is refused (a forged or misrouted
+   * message must not make the worker read or write elsewhere).
+   */
+  buckets?: { input: string; output: string };
   /** Called at each stage of a job; crash tests kill the process there. */
   failpoint?: (stage: JobStage) => void;
   limits: {
@@ -64,12 +69,17 @@ export async function runJob(
   const jobLog = log.child({ jobId: job.jobId, runId: job.runId, attempt: delivery.attempt });
 
   // 1. Already finished by an earlier delivery: nothing to do, nothing to pay.
-  for (const name of [names.metadata, names.error]) {
-    if (await store.stat(bucket, name)) {
-      jobLog.info('duplicate delivery of a finished job: skipped', { record: name });
-      return { status: 'duplicate', recordUri: deps.uriOf(bucket, name) };
-    }
-  }
+  const finished = async () => {
+    const [metadata, error] = await Promise.all(
+      [names.metadata, names.error].map((name) => store.stat(bucket, name)),
+    );
+    const record = metadata ?? error;
+    if (!record) return undefined;
+    jobLog.info('duplicate delivery of a finished job: skipped', { record: record.name });
+    return { status: 'duplicate', recordUri: deps.uriOf(bucket, record.name) } as const;
+  };
+  const before = await finished();
+  if (before) return before;
 
   // 2. Claim it, so that two concurrent deliveries never both call the model.
   const state = new JobState(store, bucket, job.jobId);
@@ -91,6 +101,12 @@ export async function runJob(
       retryAfterMs: Math.min(claim.retryAfterMs, 60_000),
       details: { jobId: job.jobId },
     });
+  }
+  // The delivery that held the claim may have finished between our check and our claim.
+  const meanwhile = await finished();
+  if (meanwhile) {
+    await state.release(claim.generation);
+    return meanwhile;
   }
   if (claim.tookOver) jobLog.warn('took over an expired claim (an earlier worker stopped)');
   deps.failpoint?.('claimed');
