@@ -40,7 +40,11 @@ export interface StackOptions {
   /** Default 'bananaflow-local'. */
   projectId?: string;
   topics?: Partial<TopicNames>;
-  /** Jobs subscription retry policy; default 1 s / 5 s (Pub/Sub's defaults are 10 s / 600 s). */
+  /**
+   * Jobs subscription retry policy. Default: none, because the emulator stops pushing when several
+   * messages are retried under a retry policy (see topology.ts); it then redelivers about once a
+   * second.
+   */
   minBackoffSeconds?: number;
   maxBackoffSeconds?: number;
   /** Default 5 (Pub/Sub's minimum). */
@@ -185,8 +189,16 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       topics,
       workerUrl: functions.worker.url,
       deadLetterUrl: functions.deadLetter.url,
-      minBackoffSeconds: options.minBackoffSeconds ?? 1,
-      maxBackoffSeconds: options.maxBackoffSeconds ?? 5,
+      // No retry policy by default: the emulator stalls under one (see topology.ts). The cloud's
+      // subscription has one (Terraform's retry_policy).
+      ...(options.minBackoffSeconds !== undefined || options.maxBackoffSeconds !== undefined
+        ? {
+            retryBackoffSeconds: {
+              min: options.minBackoffSeconds ?? 1,
+              max: options.maxBackoffSeconds ?? 5,
+            },
+          }
+        : {}),
       maxDeliveryAttempts: options.maxDeliveryAttempts ?? 5,
       ackDeadlineSeconds: options.ackDeadlineSeconds ?? 60,
     });
