@@ -15,7 +15,8 @@ import { spawnStandIn } from './stand-in-process.ts';
 
 /**
  * Row 2: does the worker overlap model latency? 64 jobs through the embedded runner (the real
- * MemoryJobQueue at concurrency 16) against the stand-in answering after 2 s. Ideal: every slot
+ * MemoryJobQueue at concurrency 16) against the stand-in answering 2 s after each request arrives
+ * (it renders within those 2 s, as a remote model generates within its latency). Ideal: every slot
  * waits on the model back to back = jobs / concurrency × latency.
  */
 
@@ -124,7 +125,8 @@ export async function latencyOverlap(ctx: BenchContext): Promise<BenchRow[]> {
     // of the jobs/concurrency waves costs latency + concurrency × CPU per job / cores.
     const lockstep = (cpuPerJobMs: number) =>
       (JOBS / CONCURRENCY) * (LATENCY_MS + (CONCURRENCY * cpuPerJobMs) / cores);
-    const realCpu = (real.workerCpuMs + real.standInCpuMs) / JOBS;
+    // The stand-in renders within its latency, so only the worker's CPU adds to each wave.
+    const realCpu = real.workerCpuMs / JOBS;
     const replayCpu = replay.workerCpuMs / JOBS;
     const realRatio = real.elapsedMs / ideal;
     const replayRatio = replay.elapsedMs / ideal;
@@ -141,9 +143,9 @@ export async function latencyOverlap(ctx: BenchContext): Promise<BenchRow[]> {
         notes:
           `Embedded runner (MemoryJobQueue), 1 MP JPEG inputs, png + 512 rendition, from planned to all done; ${calls} model calls, ` +
           `mean ${ms(real.meanModelCallMs)} each. CPU per job: worker ${perJob(real.workerCpuMs)}, stand-in ${perJob(real.standInCpuMs)} (rendering), on the same ${cores} cores; ` +
-          `in lockstep that predicts ${ms(lockstep(realCpu))}. Best of ${RUNS} (${realRuns.map((r) => ms(r.elapsedMs)).join(', ')}).` +
+          `the stand-in renders within its 2 s, so in lockstep the worker's CPU predicts ${ms(lockstep(realCpu))}. Best of ${RUNS} (${realRuns.map((r) => ms(r.elapsedMs)).join(', ')}).` +
           (realRatio > TARGET
-            ? " Misses on CPU, not on overlap: the figure matches the lockstep prediction; the stand-in renders on the worker's cores (Gemini renders remotely). Tried sharp.concurrency(1) and UV_THREADPOOL_SIZE=16: no gain beyond run-to-run noise."
+            ? " Misses on shared CPU, not on overlap: the stand-in's rendering runs on the worker's cores (Gemini renders remotely), and the replay row below, the same drop without it, holds. Tried sharp.concurrency(1) and UV_THREADPOOL_SIZE=16: no gain beyond run-to-run noise. Until 2026-12 the stand-in rendered after its latency (answer = 2 s + render), which read 1.28-1.30× here."
             : ''),
         data: { ideal, lockstepPredictionMs: lockstep(realCpu), runs: realRuns },
       },

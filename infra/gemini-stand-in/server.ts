@@ -53,7 +53,7 @@ export interface GeminiStandInOptions {
   port?: number;
   /** Default 127.0.0.1. */
   host?: string;
-  /** Delay before every answer, in ms (default 0). */
+  /** Time from a request's arrival to its answer, in ms (default 0); rendering happens within it. */
   latencyMs?: number;
   faults?: FaultSchedule;
   /** Catalog deciding which models exist; default the shipped one. */
@@ -71,6 +71,22 @@ export interface GeminiStandIn {
   setLatency(ms: number): void;
   /** Stops listening and destroys open sockets, hanging calls included. */
   close(): Promise<void>;
+}
+
+type Usage = WireGenerateContentResponse['usageMetadata'];
+
+/** What the stand-in answers one call with, decided before the latency has passed. */
+interface Reply {
+  outcome: CallOutcome;
+  status: number;
+  /** Billed when the answer is sent. */
+  usage?: Usage;
+  /** Writes the answer; absent for a hang, which never answers. */
+  send?: (res: ServerResponse) => void;
+}
+
+function errorReply(status: number, body: GoogleErrorBody): Reply {
+  return { outcome: `http-${status}`, status, send: (res) => sendJson(res, status, body) };
 }
 
 /** Google's front end rejects bigger request bodies. */
@@ -97,120 +113,145 @@ export async function startGeminiStandIn(
       timers.add(timer);
     });
 
+  /**
+   * One generateContent call. The answer is decided (and rendered) as soon as the request has
+   * arrived and sent when `latencyMs` has passed since then: the latency is the model's time to
+   * answer, generation included, as a remote model's would be.
+   */
   async function handleGenerate(req: IncomingMessage, res: ServerResponse, model: string) {
+    const answerAt = Date.now() + latencyMs;
     const raw = await readBody(req);
     const callNumber = stats.nextCallNumber();
     let info: RequestInfo = { callNumber, model, requestKey: requestKey(model, []), prompt: '' };
-    const finish = (
-      outcome: CallOutcome,
-      status: number,
-      usage?: WireGenerateContentResponse['usageMetadata'],
-    ) =>
+    const reply = await decide(raw, (known) => {
+      info = { callNumber, model, ...known };
+      return info;
+    });
+    await wait(answerAt - Date.now());
+    const record = (outcome: CallOutcome, status: number, usage?: Usage) =>
       stats.record(
         { callNumber, model, requestKey: info.requestKey, prompt: info.prompt, outcome, status },
         usage,
       );
-    const fail = (status: number, body: GoogleErrorBody) => {
-      finish(`http-${status}`, status);
-      sendJson(res, status, body);
-    };
+    // The client gave up (timeout, abort) before the answer was due: nothing is served or billed.
+    if (reply.send && res.destroyed) return record('http-499', 499);
+    record(reply.outcome, reply.status, reply.usage);
+    reply.send?.(res);
 
-    if (raw === undefined) {
-      await wait(latencyMs);
-      return fail(
-        400,
-        googleError(400, `Request payload size exceeds the limit: ${MAX_BODY_BYTES} bytes.`),
-      );
-    }
-    let body: WireGenerateContentRequest;
-    let conversation: ReturnType<typeof readConversation>;
-    try {
-      body = JSON.parse(raw.toString('utf8')) as WireGenerateContentRequest;
-      conversation = readConversation(body);
-    } catch (error) {
-      await wait(latencyMs);
-      const message =
-        error instanceof BadRequestError ? error.message : 'Invalid JSON payload received.';
-      return fail(400, googleError(400, message));
-    }
-    info = {
-      callNumber,
-      model,
-      requestKey: requestKey(model, conversation.texts),
-      prompt: conversation.lastPrompt,
-    };
-    await wait(latencyMs);
-    if (res.destroyed) return finish('http-499', 499);
-
-    if (!apiKeyOf(req)) return fail(403, googleError(403));
-    let fault: Fault | undefined = scheduledFault(faults, info);
-    const modelInfo = catalog.has(model) ? catalog.resolve(model) : undefined;
-    if (!fault && !modelInfo) {
-      return fail(
-        404,
-        googleError(
-          404,
-          `models/${model} is not found for API version v1beta, or is not supported for generateContent. Call ListModels to see the list of available models and their supported methods.`,
-        ),
-      );
-    }
-    if (!fault) {
+    async function decide(
+      raw: Buffer | undefined,
+      identify: (known: { requestKey: string; prompt: string }) => RequestInfo,
+    ): Promise<Reply> {
+      if (raw === undefined) {
+        return errorReply(
+          400,
+          googleError(400, `Request payload size exceeds the limit: ${MAX_BODY_BYTES} bytes.`),
+        );
+      }
+      let body: WireGenerateContentRequest;
+      let conversation: ReturnType<typeof readConversation>;
       try {
-        fault = directiveFaults.faultFor(info.requestKey, parseDirectives(conversation.lastPrompt));
+        body = JSON.parse(raw.toString('utf8')) as WireGenerateContentRequest;
+        conversation = readConversation(body);
       } catch (error) {
-        if (error instanceof DirectiveError) return fail(400, googleError(400, error.message));
+        const message =
+          error instanceof BadRequestError ? error.message : 'Invalid JSON payload received.';
+        return errorReply(400, googleError(400, message));
+      }
+      const info = identify({
+        requestKey: requestKey(model, conversation.texts),
+        prompt: conversation.lastPrompt,
+      });
+
+      if (!apiKeyOf(req)) return errorReply(403, googleError(403));
+      let fault: Fault | undefined = scheduledFault(faults, info);
+      const modelInfo = catalog.has(model) ? catalog.resolve(model) : undefined;
+      if (!fault && !modelInfo) {
+        return errorReply(
+          404,
+          googleError(
+            404,
+            `models/${model} is not found for API version v1beta, or is not supported for generateContent. Call ListModels to see the list of available models and their supported methods.`,
+          ),
+        );
+      }
+      if (!fault) {
+        try {
+          fault = directiveFaults.faultFor(
+            info.requestKey,
+            parseDirectives(conversation.lastPrompt),
+          );
+        } catch (error) {
+          if (error instanceof DirectiveError)
+            return errorReply(400, googleError(400, error.message));
+          throw error;
+        }
+      }
+      if (fault && 'status' in fault) {
+        const status = fault.status;
+        return errorReply(
+          status,
+          status === 429
+            ? quotaError(model, fault.retryDelay ?? '1s')
+            : googleError(status, fault.message),
+        );
+      }
+      if (!modelInfo) {
+        // A scheduled outcome for a model the catalog does not know: nothing to render it with.
+        return errorReply(
+          404,
+          googleError(404, `models/${model} is not found for API version v1beta.`),
+        );
+      }
+      let prepared: PreparedRequest;
+      try {
+        prepared = await prepareRequest(modelInfo, body, conversation);
+        if (modelInfo.thinking) {
+          const missing = missingSignature(conversation);
+          if (missing) throw new BadRequestError(missing);
+        }
+      } catch (error) {
+        if (error instanceof BadRequestError)
+          return errorReply(400, googleError(400, error.message));
         throw error;
       }
-    }
-    if (fault && 'status' in fault) {
-      const status = fault.status;
-      return fail(
-        status,
-        status === 429
-          ? quotaError(model, fault.retryDelay ?? '1s')
-          : googleError(status, fault.message),
-      );
-    }
-    if (!modelInfo) {
-      // A scheduled outcome for a model the catalog does not know: nothing to render it with.
-      return fail(404, googleError(404, `models/${model} is not found for API version v1beta.`));
-    }
-    let prepared: PreparedRequest;
-    try {
-      prepared = await prepareRequest(modelInfo, body, conversation);
-      if (modelInfo.thinking) {
-        const missing = missingSignature(conversation);
-        if (missing) throw new BadRequestError(missing);
-      }
-    } catch (error) {
-      if (error instanceof BadRequestError) return fail(400, googleError(400, error.message));
-      throw error;
-    }
 
-    const outcome = fault?.outcome ?? (prepared.wantsImage ? 'image' : 'text-only');
-    switch (outcome) {
-      case 'hang':
-        // Never answer: the client's timeout (or close()) ends it.
-        finish('hang', 200);
-        return;
-      case 'malformed':
-        finish('malformed', 200);
-        res.writeHead(200, { 'content-type': 'text/html; charset=UTF-8' });
-        res.end(
-          '<html><body>upstream connect error or disconnect/reset before headers</body></html>',
-        );
-        return;
-      case 'truncated': {
-        const text = JSON.stringify(await imageAnswer(prepared));
-        finish('truncated', 200);
-        res.writeHead(200, { 'content-type': 'application/json; charset=UTF-8' });
-        res.end(text.slice(0, Math.floor(text.length / 2)));
-        return;
-      }
-      default: {
-        const answer = await answerFor(outcome, prepared);
-        finish(outcome, 200, answer.usageMetadata);
-        sendJson(res, 200, answer);
+      const outcome = fault?.outcome ?? (prepared.wantsImage ? 'image' : 'text-only');
+      switch (outcome) {
+        case 'hang':
+          // Never answer: the client's timeout (or close()) ends it.
+          return { outcome: 'hang', status: 200 };
+        case 'malformed':
+          return {
+            outcome: 'malformed',
+            status: 200,
+            send: (out) => {
+              out.writeHead(200, { 'content-type': 'text/html; charset=UTF-8' });
+              out.end(
+                '<html><body>upstream connect error or disconnect/reset before headers</body></html>',
+              );
+            },
+          };
+        case 'truncated': {
+          const text = JSON.stringify(await imageAnswer(prepared));
+          return {
+            outcome: 'truncated',
+            status: 200,
+            send: (out) => {
+              out.writeHead(200, { 'content-type': 'application/json; charset=UTF-8' });
+              out.end(text.slice(0, Math.floor(text.length / 2)));
+            },
+          };
+        }
+        default: {
+          const answer = await answerFor(outcome, prepared);
+          return {
+            outcome,
+            status: 200,
+            usage: answer.usageMetadata,
+            send: (out) => sendJson(out, 200, answer),
+          };
+        }
       }
     }
   }
