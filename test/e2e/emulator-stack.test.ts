@@ -1,4 +1,4 @@
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pubsubEmulatorAvailable } from '../../infra/emulator/pubsub-emulator.ts';
@@ -10,7 +10,6 @@ import { silentLogger } from '../../shared/ports/logger.ts';
 import { tinyImage, writeDrop } from '../support/pipeline-harness.ts';
 import {
   readRecords,
-  type StackRecord,
   waitFor as waitUntil,
   withoutGeminiCredentials,
 } from '../support/stack-harness.ts';
@@ -61,7 +60,6 @@ async function upload(name: string, content: Buffer | object): Promise<void> {
   expect(delivery.outcome, `ingest of ${name}`).toBe('delivered');
 }
 
-type Record = StackRecord;
 const records = () => readRecords(stack.outputDir);
 
 const recordsFor = async (marker: string) =>
