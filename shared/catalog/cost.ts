@@ -41,6 +41,19 @@ export function addUsage(a: Usage, b: Usage): Usage {
 }
 
 /** The subset of Gemini's `usageMetadata` that billing depends on. */
+/** a − b by modality, never below zero (what `a` was billed beyond `b`). */
+export function subtractUsage(a: Usage, b: Usage): Usage {
+  const minus = (x: number, y: number) => Math.max(0, x - y);
+  return {
+    inputTextTokens: minus(a.inputTextTokens, b.inputTextTokens),
+    inputImageTokens: minus(a.inputImageTokens, b.inputImageTokens),
+    outputTextTokens: minus(a.outputTextTokens, b.outputTextTokens),
+    outputImageTokens: minus(a.outputImageTokens, b.outputImageTokens),
+    thoughtsTokens: minus(a.thoughtsTokens, b.thoughtsTokens),
+    totalTokens: minus(a.totalTokens, b.totalTokens),
+  };
+}
+
 export interface UsageMetadataLike {
   promptTokenCount?: number;
   candidatesTokenCount?: number;

@@ -1,7 +1,8 @@
-import { type GenerateContentConfig, GoogleGenAI, type Part } from '@google/genai';
+import { type Content, type GenerateContentConfig, GoogleGenAI, type Part } from '@google/genai';
 import { addUsage, type Usage, usageFromMetadata, ZERO_USAGE } from '../catalog/cost.ts';
 import type { GeminiBackend } from '../config.ts';
 import type {
+  ConversationCheckpoint,
   ImageModel,
   ImageRequest,
   ModelOutcome,
@@ -87,14 +88,23 @@ async function generate(
     { text: request.turns[0] ?? '' },
   ];
   // A chat keeps history, images and thought signatures between turns; one turn needs none of it.
+  const resume = resumable(request);
   const chat =
-    request.turns.length > 1 ? ai.chats.create({ model: request.model, config }) : undefined;
+    request.turns.length > 1
+      ? ai.chats.create({
+          model: request.model,
+          config,
+          ...(resume ? { history: resume.conversation as Content[] } : {}),
+        })
+      : undefined;
 
-  let usage: Usage = { ...ZERO_USAGE };
-  const turns: TurnResult[] = [];
-  let last: { classification: TurnClassification; modelVersion?: string } | undefined;
+  let usage: Usage = resume ? { ...resume.usage } : { ...ZERO_USAGE };
+  const turns: TurnResult[] = resume ? [...resume.turns] : [];
+  let modelVersion = resume?.modelVersion;
+  let last: TurnClassification | undefined;
 
   for (const [index, prompt] of request.turns.entries()) {
+    if (index < (resume?.turnsDone ?? 0)) continue;
     const parts = index === 0 ? firstParts : [{ text: prompt }];
     let response: ResponseLike;
     try {
@@ -117,7 +127,7 @@ async function generate(
         ...(failure.retryAfterMs === undefined ? {} : { retryAfterMs: failure.retryAfterMs }),
         usage,
         turns,
-        ...(last?.modelVersion ? { modelVersion: last.modelVersion } : {}),
+        ...(modelVersion ? { modelVersion } : {}),
         modelMs: elapsed(started),
       };
     }
@@ -131,20 +141,28 @@ async function generate(
     };
     usage = addUsage(usage, turnUsage);
     turns.push(turn);
-    last = {
-      classification,
-      ...(response.modelVersion ? { modelVersion: response.modelVersion } : {}),
-    };
+    modelVersion = response.modelVersion ?? modelVersion;
+    last = classification;
     if (classification.kind !== 'image') break;
+    const checkpoint: ConversationCheckpoint | undefined =
+      chat && index + 1 < request.turns.length
+        ? {
+            turnsDone: index + 1,
+            usage,
+            turns: [...turns],
+            ...(modelVersion ? { modelVersion } : {}),
+            conversation: chat.getHistory(true),
+          }
+        : undefined;
     // Outside any try: an error from the caller's callback ends the refinement as it is.
-    request.onTurn?.(turn, index);
+    await request.onTurn?.(turn, index, checkpoint);
   }
 
   if (!last) {
     // No turns requested: nothing was sent, nothing billed.
     return failed('no-image', 'The request had no prompt turns.', usage, turns, started);
   }
-  const { classification, modelVersion } = last;
+  const classification = last;
   const common = {
     usage,
     turns,
@@ -164,6 +182,22 @@ async function generate(
     ...(classification.blockReason ? { blockReason: classification.blockReason } : {}),
     ...(classification.finishMessage ? { finishMessage: classification.finishMessage } : {}),
   };
+}
+
+/** The request's checkpoint when it can be resumed from, else an error (never a silent restart). */
+function resumable(request: ImageRequest): ConversationCheckpoint | undefined {
+  const resume = request.resume;
+  if (!resume) return undefined;
+  if (
+    resume.turnsDone < 1 ||
+    resume.turnsDone >= request.turns.length ||
+    !Array.isArray(resume.conversation)
+  ) {
+    throw new Error(
+      `Cannot resume a ${request.turns.length}-turn conversation after turn ${resume.turnsDone}.`,
+    );
+  }
+  return resume;
 }
 
 function failed(

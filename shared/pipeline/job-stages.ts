@@ -2,8 +2,9 @@
  * Points in a worker's handling of a job where a crash matters for "paid once". The worker reports
  * each to `WorkerDeps.failpoint` (crash tests kill the process there; see BANANAFLOW_FAILPOINT).
  *   claimed         the job is claimed; the model has not been called
+ *   step-answered   a refinement step's answer is persisted as a checkpoint; more steps to go
  *   model-answered  the model's answer is persisted; no output written yet
  *   output-written  the output image is written; its metadata record (the commit point) is not
  */
-export const JOB_STAGES = ['claimed', 'model-answered', 'output-written'] as const;
+export const JOB_STAGES = ['claimed', 'step-answered', 'model-answered', 'output-written'] as const;
 export type JobStage = (typeof JOB_STAGES)[number];

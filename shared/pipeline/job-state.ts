@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { addUsage, type Usage, ZERO_USAGE } from '../catalog/cost.ts';
 import { BananaError, type SerializedError } from '../errors.ts';
-import type { ModelOutcome, TurnResult } from '../ports/image-model.ts';
+import type { ConversationCheckpoint, ModelOutcome, TurnResult } from '../ports/image-model.ts';
 import type { ObjectStore } from '../ports/object-store.ts';
 import { PIPELINE_PREFIX } from '../sidecar/drop-files.ts';
 
@@ -11,6 +11,8 @@ import { PIPELINE_PREFIX } from '../sidecar/drop-files.ts';
  *   claim.json         who is working on the job, until when (create-only; taken over after expiry)
  *   model-result.json  what the model answered, written before any post-processing
  *   model-output       the answered image bytes
+ *   conversation.json  a refinement's checkpoint after each answered step, so a retry goes on from
+ *                      there instead of paying for the earlier steps again
  *   last-error.json    the latest retryable failure, so a dead-lettered job can say what went wrong
  *   billed-usage.json  usage billed by failed attempts (e.g. a refinement that failed at step 2)
  *   deliveries/<messageId>.<n>  one empty marker per delivery of a message (see `countDelivery`)
@@ -142,6 +144,32 @@ export class JobState {
       kind: 'image',
       image: { mimeType: imageMimeType ?? 'image/png', bytes: image.bytes },
     };
+  }
+
+  /** Keeps a refinement's progress (only the claim holder writes it). */
+  async saveCheckpoint(checkpoint: ConversationCheckpoint): Promise<void> {
+    await this.store.write(
+      this.bucket,
+      stateName(this.jobId, 'conversation.json'),
+      json(checkpoint),
+      {
+        contentType: 'application/json',
+      },
+    );
+  }
+
+  /** The latest checkpoint of this job's refinement, when a step was answered before. */
+  async loadCheckpoint(): Promise<ConversationCheckpoint | undefined> {
+    try {
+      const { bytes } = await this.store.read(
+        this.bucket,
+        stateName(this.jobId, 'conversation.json'),
+      );
+      return JSON.parse(bytes.toString('utf8')) as ConversationCheckpoint;
+    } catch (error) {
+      if (isStorageError(error, 'STORAGE_NOT_FOUND')) return undefined;
+      throw error;
+    }
   }
 
   async saveLastError(error: SerializedError, attempt: number): Promise<void> {

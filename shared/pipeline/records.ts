@@ -59,6 +59,8 @@ export interface MetadataRecord {
   attempts: number;
   /** True when the model's answer came from an earlier delivery's persisted result (not paid again). */
   modelResultReused: boolean;
+  /** Set when a refinement went on from an earlier delivery's checkpoint: steps 1..n not paid again. */
+  resumedAfterStep?: number;
   finishReason?: string;
   modelText?: string;
   tags: Record<string, string>;

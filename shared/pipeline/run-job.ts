@@ -1,13 +1,13 @@
-import { addUsage, costFromUsage, type Usage, ZERO_USAGE } from '../catalog/cost.ts';
+import { addUsage, costFromUsage, subtractUsage, type Usage, ZERO_USAGE } from '../catalog/cost.ts';
 import type { ModelCatalog, ModelInfo } from '../catalog/model-catalog.ts';
-import { BananaError, isBananaError, serializeError, toBananaError } from '../errors.ts';
+import { BananaError, serializeError, toBananaError } from '../errors.ts';
 import { outcomeError } from '../gemini/outcome-error.ts';
 import { encodeOutput } from '../imaging/encode-output.ts';
 import { type PreparedInput, prepareInput } from '../imaging/prepare-input.ts';
 import type { Job } from '../planning/job.ts';
 import { outputNames } from '../planning/output-names.ts';
 import { estimateJobCost } from '../planning/plan-jobs.ts';
-import type { ImageModel, ModelOutcome } from '../ports/image-model.ts';
+import type { ConversationCheckpoint, ImageModel, ModelOutcome } from '../ports/image-model.ts';
 import type { JobQueue } from '../ports/job-queue.ts';
 import type { Logger } from '../ports/logger.ts';
 import type { ObjectStore } from '../ports/object-store.ts';
@@ -159,20 +159,40 @@ async function processClaimedJob(
   const inputs = await loadInputs(deps, job, model);
   let outcome = await state.loadModelResult();
   const reused = outcome !== undefined;
+  let resumedAfterStep: number | undefined;
   if (outcome) {
     log.info('reusing the persisted model answer of an earlier delivery (not paid again)');
   } else {
+    // A refinement an earlier delivery left between steps goes on from there.
+    const resume = await usableCheckpoint(state, job);
+    if (resume) {
+      resumedAfterStep = resume.turnsDone;
+      log.info('going on from an earlier delivery after step', { step: resume.turnsDone });
+    }
+    const progress: RefinementProgress = {
+      spent: resume?.usage ?? ZERO_USAGE,
+      checkpointed: resume?.usage ?? ZERO_USAGE,
+    };
+    const keep = async (checkpoint: ConversationCheckpoint) => {
+      await state.saveCheckpoint(checkpoint);
+      progress.checkpointed = checkpoint.usage;
+      deps.failpoint?.('step-answered');
+    };
     try {
-      outcome = await callModel(deps, job, model, inputs, log);
+      outcome = await callModel(deps, job, model, inputs, log, { resume, progress, keep });
     } catch (error) {
-      // A refinement stopped by the cost cap was billed for the steps it did: record them.
-      const spent = isBananaError(error) ? (error.details.usage as Usage | undefined) : undefined;
-      if (spent) await state.addBilledUsage(spent);
+      // Stopped between steps (the cost cap, a failed checkpoint write): steps were billed. A final
+      // failure records all of them; a retry goes on from the checkpoint, so only the rest counts.
+      const billed = toBananaError(error).retryable
+        ? subtractUsage(progress.spent, progress.checkpointed)
+        : progress.spent;
+      if (billed.totalTokens > 0) await state.addBilledUsage(billed);
       throw error;
     }
     if (isRetryable(outcome)) {
-      // Billed turns of a conversation that failed later are paid again on retry; keep count.
-      if (outcome.usage.totalTokens > 0) await state.addBilledUsage(outcome.usage);
+      // Turns answered but not in a checkpoint would be paid again on retry; keep count.
+      const unkept = subtractUsage(outcome.usage, progress.checkpointed);
+      if (unkept.totalTokens > 0) await state.addBilledUsage(unkept);
       throw outcomeError(outcome);
     }
     await state.saveModelResult(outcome);
@@ -260,6 +280,7 @@ async function processClaimedJob(
     },
     attempts: delivery.attempt,
     modelResultReused: reused,
+    ...(resumedAfterStep ? { resumedAfterStep } : {}),
     ...(outcome.finishReason ? { finishReason: outcome.finishReason } : {}),
     ...(outcome.text ? { modelText: outcome.text } : {}),
     tags: job.tags,
@@ -332,13 +353,41 @@ async function loadInputs(
   return loaded;
 }
 
+/**
+ * Usage of a refinement as it goes: `spent` in all (checkpoint included), `checkpointed` what the
+ * latest checkpoint holds (a retry goes on from there, so that much is never paid again).
+ */
+interface RefinementProgress {
+  spent: Usage;
+  checkpointed: Usage;
+}
+
+/** The job's refinement checkpoint, when there is one this job can go on from. */
+async function usableCheckpoint(
+  state: JobState,
+  job: Job,
+): Promise<ConversationCheckpoint | undefined> {
+  if (job.turns.length < 2) return undefined;
+  const checkpoint = await state.loadCheckpoint();
+  if (!checkpoint) return undefined;
+  return checkpoint.turnsDone >= 1 && checkpoint.turnsDone < job.turns.length
+    ? checkpoint
+    : undefined;
+}
+
 async function callModel(
   deps: WorkerDeps,
   job: Job,
   model: ModelInfo,
   inputs: Array<{ prepared: PreparedInput }>,
   log: Logger,
+  refinement: {
+    resume: ConversationCheckpoint | undefined;
+    progress: RefinementProgress;
+    keep: (checkpoint: ConversationCheckpoint) => Promise<void>;
+  },
 ): Promise<ModelOutcome> {
+  const { resume, progress, keep } = refinement;
   // The estimate with the real input sizes must fit the job's cap before anything is spent.
   if (job.maxCostUsd !== undefined) {
     const sizes = new Map(
@@ -366,43 +415,31 @@ async function callModel(
       });
     }
   }
-  let spent = { ...ZERO_USAGE };
   const cap = job.maxCostUsd;
   log.debug('calling the model', { model: job.model, turns: job.turns.length });
-  const stopAtCap = (error: unknown): never => {
-    if (isBananaError(error) && error.code === 'COST_CAP_EXCEEDED') {
-      throw new BananaError({
-        code: error.code,
-        message: error.message,
-        ...(error.fix ? { fix: error.fix } : {}),
-        details: { ...error.details, usage: spent },
-      });
-    }
-    throw error;
-  };
-  return deps.model
-    .generate({
-      model: job.model,
-      images: inputs.map((i) => i.prepared.image),
-      turns: job.turns,
-      ...(job.aspectRatio ? { aspectRatio: job.aspectRatio } : {}),
-      ...(job.imageSize ? { imageSize: job.imageSize } : {}),
-      timeoutMs: deps.limits.modelTimeoutMs,
-      onTurn: (turn, index) => {
-        spent = addUsage(spent, turn.usage);
-        const soFar = costFromUsage(model, spent, deps.catalog.priceTableVersion).total;
-        const perTurn = soFar / (index + 1);
-        if (cap !== undefined && index + 1 < job.turns.length && soFar + perTurn > cap) {
-          throw new BananaError({
-            code: 'COST_CAP_EXCEEDED',
-            message: `Stopped after step ${index + 1} of ${job.turns.length}: $${soFar.toFixed(4)} spent, the next step would pass the cap of $${cap.toFixed(4)}.`,
-            fix: 'Raise maxCostUsd in the sidecar, or use fewer steps.',
-            details: { spentUsd: soFar, cap, step: index + 1 },
-          });
-        }
-      },
-    })
-    .catch(stopAtCap);
+  return deps.model.generate({
+    model: job.model,
+    images: inputs.map((i) => i.prepared.image),
+    turns: job.turns,
+    ...(job.aspectRatio ? { aspectRatio: job.aspectRatio } : {}),
+    ...(job.imageSize ? { imageSize: job.imageSize } : {}),
+    timeoutMs: deps.limits.modelTimeoutMs,
+    ...(resume ? { resume } : {}),
+    onTurn: async (turn, index, checkpoint) => {
+      progress.spent = addUsage(progress.spent, turn.usage);
+      const soFar = costFromUsage(model, progress.spent, deps.catalog.priceTableVersion).total;
+      const perTurn = soFar / (index + 1);
+      if (cap !== undefined && index + 1 < job.turns.length && soFar + perTurn > cap) {
+        throw new BananaError({
+          code: 'COST_CAP_EXCEEDED',
+          message: `Stopped after step ${index + 1} of ${job.turns.length}: $${soFar.toFixed(4)} spent, the next step would pass the cap of $${cap.toFixed(4)}.`,
+          fix: 'Raise maxCostUsd in the sidecar, or use fewer steps.',
+          details: { spentUsd: soFar, cap, step: index + 1 },
+        });
+      }
+      if (checkpoint) await keep(checkpoint);
+    },
+  });
 }
 
 function inputRecords(

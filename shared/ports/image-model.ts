@@ -23,9 +23,31 @@ export interface ImageRequest {
   timeoutMs: number;
   /**
    * Called after each turn that produced an image, before the next one; a refinement can stop
-   * early (e.g. the cost cap) by throwing.
+   * early (e.g. the cost cap) by throwing. When more turns follow, `checkpoint` is what a later
+   * call needs to go on from here (see `resume`); persist it to never pay for these turns again.
    */
-  onTurn?: (turn: TurnResult, index: number) => void;
+  onTurn?: (
+    turn: TurnResult,
+    index: number,
+    checkpoint: ConversationCheckpoint | undefined,
+  ) => void | Promise<void>;
+  /**
+   * Go on from a checkpoint an earlier call handed to `onTurn`: turns before `turnsDone` are not
+   * sent again, and the outcome's usage and turns include the checkpoint's.
+   */
+  resume?: ConversationCheckpoint;
+}
+
+/** A refinement stopped between turns, as JSON: enough to go on without paying again. */
+export interface ConversationCheckpoint {
+  /** Turns answered with an image so far (at least 1, fewer than the request's turns). */
+  turnsDone: number;
+  /** Usage of those turns. */
+  usage: Usage;
+  turns: TurnResult[];
+  modelVersion?: string;
+  /** The adapter's own conversation state (Gemini: the chat history, thought signatures kept). */
+  conversation: unknown;
 }
 
 export interface TurnResult {

@@ -7,9 +7,10 @@ import { readRecords, waitFor, withoutGeminiCredentials } from '../support/stack
 
 /**
  * Crashes on the emulator stack: the worker process is SIGKILLed at each stage of a job (before the
- * model call, after the model answered, while writing outputs). After a restart every job completes
- * exactly once, and the model is paid once wherever the design promises it (everywhere but the
- * window between Gemini billing and the answer being persisted, which a kill cannot hit here).
+ * model call, between two refinement steps, after the model answered, while writing outputs). Each
+ * job is a two-step refinement. After a restart every job completes exactly once, and each step is
+ * paid once wherever the design promises it (everywhere but the window between Gemini billing and
+ * the answer being persisted, which a kill cannot hit here).
  */
 
 const available = pubsubEmulatorAvailable();
@@ -44,14 +45,16 @@ afterAll(async () => {
 
 describe.skipIf(!available.ok)('a worker killed in the middle of a job', () => {
   it.each(JOB_STAGES.map((stage) => [stage]))(
-    'at "%s": after a restart the job completes exactly once, and the model is paid once',
+    'at "%s": after a restart the job completes exactly once, and each step is paid once',
     async (stage: JobStage) => {
       await stack.restartFunction('worker', { BANANAFLOW_FAILPOINT: stage });
       const exited = stack.exited('worker');
       const marker = `crash-${stage}`;
       await writeDrop(stack.inputDir, {
         [`${marker}/cat.png`]: await tinyImage(),
-        [`${marker}/cat.png.edit.json`]: { prompt: `make it glow (${marker})` },
+        [`${marker}/cat.png.edit.json`]: {
+          steps: [`make it glow (${marker})`, `add a hat (${marker})`],
+        },
       });
       await exited;
       lines.push(`-- worker killed at ${stage}; restarting without the failpoint`);
@@ -65,9 +68,13 @@ describe.skipIf(!available.ok)('a worker killed in the middle of a job', () => {
       });
       expect(done.map((r) => r.status)).toEqual(['succeeded']);
       const calls = stack.standIn?.stats().calls.filter((c) => c.prompt.includes(marker)) ?? [];
-      expect(calls, `model calls for ${marker}`).toHaveLength(1);
+      // One call per step: nothing answered before the kill is asked again.
+      expect(calls, `model calls for ${marker}`).toHaveLength(2);
       // Killed after the answer was persisted: the restarted worker reused it.
-      expect(done[0]?.modelResultReused).toBe(stage !== 'claimed');
+      const answered = stage === 'model-answered' || stage === 'output-written';
+      expect(done[0]?.modelResultReused).toBe(answered);
+      // Killed between the steps: the restarted worker went on from step 1.
+      expect(done[0]?.resumedAfterStep).toBe(stage === 'step-answered' ? 1 : undefined);
       await wait('the result event', async () =>
         stack.results().some((r) => r.jobId === done[0]?.jobId) ? true : undefined,
       );

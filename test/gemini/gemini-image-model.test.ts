@@ -67,7 +67,7 @@ describe('image outcomes through the real SDK', () => {
   it('returns the edited image with usage, model version and one turn', async () => {
     const turns: Array<[TurnResult, number]> = [];
     const outcome = await model().generate(
-      request({ aspectRatio: '16:9', onTurn: (turn, index) => turns.push([turn, index]) }),
+      request({ aspectRatio: '16:9', onTurn: (turn, index) => void turns.push([turn, index]) }),
     );
     expect(outcome.kind).toBe('image');
     if (outcome.kind !== 'image') return;
@@ -107,7 +107,11 @@ describe('image outcomes through the real SDK', () => {
     const prompts = ['make it blue', 'now add a moon', 'and some stars'];
     const seen: number[] = [];
     const outcome = await model().generate(
-      request({ turns: prompts, aspectRatio: '1:1', onTurn: (_turn, index) => seen.push(index) }),
+      request({
+        turns: prompts,
+        aspectRatio: '1:1',
+        onTurn: (_turn, index) => void seen.push(index),
+      }),
     );
     expect(outcome.kind).toBe('image');
     expect(seen).toEqual([0, 1, 2]);

@@ -143,7 +143,7 @@ describe('model outcomes', () => {
     expect(harness.standIn.stats().totalCalls).toBe(2);
   });
 
-  it('accounts for the billed steps of a refinement that failed half-way and was retried', async () => {
+  it('goes on from step 2 when a refinement fails there and is retried (step 1 not paid again)', async () => {
     harness = await startHarness();
     await writeDrop(harness.dropDir, {
       'cat.png': await tinyImage(),
@@ -157,10 +157,11 @@ describe('model outcomes', () => {
     const result = await runJob(harness.worker, job, delivery(2));
     expect(result.status).toBe('succeeded');
     if (result.status !== 'succeeded') return;
-    // Step 1 was billed twice (first attempt, then the retry's conversation): all of it is recorded.
-    expect(result.record.retriedUsage?.totalTokens).toBeGreaterThan(0);
+    expect(result.record.resumedAfterStep).toBe(1);
+    expect(result.record.retriedUsage).toBeUndefined();
     expect(result.record.usage).toEqual(harness.standIn.stats().usage);
-    expect(harness.standIn.stats().totalCalls).toBe(4);
+    // Step 1, step 2 (503), step 2 again.
+    expect(harness.standIn.stats().totalCalls).toBe(3);
   });
 
   it.each([

@@ -41,6 +41,7 @@ export interface StackRecord {
   prompt?: string;
   attempts?: number;
   modelResultReused?: boolean;
+  resumedAfterStep?: number;
   sidecar?: { uri: string };
   inputs: Array<{ uri: string }>;
   output?: { uri: string };
