@@ -90,6 +90,12 @@ function undecodable(bytes: number, cause: unknown): BananaError {
 }
 
 /**
+ * The biggest image decoded from a model answer: 4x the largest the catalog's models return (4K,
+ * about 17 MP), so a damaged or hostile answer cannot make a worker decode a pixel bomb.
+ */
+export const MAX_MODEL_IMAGE_PIXELS = 4 * 4096 * 4096;
+
+/**
  * Encodes a model image as `spec.format` (quality for jpeg/webp/avif) and makes one downscaled
  * copy per rendition width. A rendition width at or above the image's width is skipped, never
  * upscaled or duplicated; repeated widths are made once. A PNG asked for as PNG is kept byte for
@@ -100,7 +106,12 @@ export async function encodeOutput(modelImage: Buffer, spec: EncodeSpec): Promis
   // libvips streams each output's decode -> resize -> encode in parallel. Measured on par with
   // bare sharp pipelines; decoding to raw pixels once instead was no faster and drops metadata.
   const sharp = await loadSharp();
-  const input = sharp(modelImage, { failOn: FAIL_ON, autoOrient: true });
+  // The pixel limit applies to the header read too, so it also guards a PNG kept byte for byte.
+  const input = sharp(modelImage, {
+    failOn: FAIL_ON,
+    autoOrient: true,
+    limitInputPixels: MAX_MODEL_IMAGE_PIXELS,
+  });
   let width: number;
   let height: number;
   let keepMain: boolean;

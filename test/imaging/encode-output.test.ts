@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { BananaError } from '../../shared/errors.ts';
 import { encodeOutput, extensionFor, mimeTypeFor } from '../../shared/imaging/encode-output.ts';
 import { OUTPUT_FORMATS } from '../../shared/sidecar/sidecar-schema.ts';
-import { encoded, pixelAt, truncate } from './generated-images.ts';
+import { encoded, pixelAt, pngBomb, truncate } from './generated-images.ts';
 
 const EXPECTED = {
   png: { mimeType: 'image/png', extension: 'png' },
@@ -94,11 +94,16 @@ describe('encodeOutput', () => {
       label: 'a truncated PNG',
       bytes: async () => truncate(await encoded(64, 48, (i) => i.png()), 0.5),
     },
-  ])('refuses $label from the model with MODEL_NO_IMAGE', async ({ bytes }) => {
+    // Kept byte for byte as PNG unless its header is checked: no rendition asked, nothing decoded.
+    {
+      label: 'a pixel bomb (10000x10000 PNG header: under the default sharp limit, over ours)',
+      bytes: () => pngBomb(10_000, 10_000),
+    },
+  ])('refuses $label from the model with MODEL_NO_IMAGE', async ({ bytes, label }) => {
     const error = await encodeOutput(await bytes(), {
       format: 'png',
       quality: 90,
-      renditions: [16],
+      renditions: label.includes('bomb') ? [] : [16],
     }).then(
       () => undefined,
       (e: unknown) => e,

@@ -2,6 +2,7 @@ import { mkdir, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BananaError } from '../../shared/errors.ts';
+import { handleJobDelivery } from '../../shared/pipeline/handle-job-delivery.ts';
 import { ingestUpload } from '../../shared/pipeline/ingest-upload.ts';
 import { runJob } from '../../shared/pipeline/run-job.ts';
 import type { Job } from '../../shared/planning/job.ts';
@@ -161,4 +162,44 @@ describe('no reads outside the configured buckets and the drop', () => {
     expect(await readdir(h.root)).toEqual(before);
     expect((await readdir(h.dropDir)).sort()).toEqual(['cat.png', 'cat.png.edit.json']);
   });
+
+  it.each([
+    [
+      'an input',
+      (job: Job) => ({ ...job, inputs: job.inputs.map((i) => ({ ...i, bucket: 'other' })) }),
+    ],
+    ['the sidecar', (job: Job) => ({ ...job, sidecar: { ...job.sidecar, bucket: 'other' } })],
+    ['the output', (job: Job) => ({ ...job, output: { ...job.output, bucket: 'other' } })],
+  ])(
+    'a job whose %s names a bucket the deployment does not own is refused before any storage call',
+    async (_what, forge) => {
+      harness = await startHarness();
+      const h = harness;
+      await writeDrop(h.dropDir, {
+        'cat.png': await tinyImage(),
+        'cat.png.edit.json': { prompt: 'x' },
+      });
+      const [job] = await h.plan();
+      if (!job) throw new Error('no job planned');
+      const calls: Call[] = [];
+      const worker = {
+        ...h.worker,
+        store: recordingCalls(h.worker.store, calls),
+        buckets: { input: 'input', output: 'output' },
+      };
+      const result = await handleJobDelivery(worker, {
+        job: forge(job),
+        messageId: 'm1',
+        attempt: 1,
+      });
+      expect(result.status).toBe('invalid');
+      if (result.status === 'invalid') expect(result.error.code).toBe('JOB_INVALID');
+      expect(calls).toEqual([]);
+      expect(h.standIn.stats().totalCalls).toBe(0);
+      // The same job, unforged, runs.
+      expect((await handleJobDelivery(worker, { job, messageId: 'm2', attempt: 1 })).status).toBe(
+        'succeeded',
+      );
+    },
+  );
 });
