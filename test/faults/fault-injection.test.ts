@@ -16,8 +16,8 @@ import { tinyImage, writeDrop } from '../support/pipeline-harness.ts';
 /**
  * Fault injection: a drop of 256 jobs through the embedded runner while the Gemini stand-in
  * injects a schedule of faults. Every job must end in exactly one terminal state, nothing may be
- * written twice, the model must be called exactly jobs + retries of retryable faults, and the
- * recorded cost must equal what the stand-in billed.
+ * written twice, the model must be called exactly once per step + retries of retryable faults, and
+ * the recorded cost must equal what the stand-in billed.
  */
 
 const JOBS = 256;
@@ -28,6 +28,9 @@ interface Plan {
   kind: string;
   /** Retryable faults answered before the call that succeeds. */
   transient: Fault[];
+  /** A refinement of this many steps (default 1); its transient faults hit step `failStep`. */
+  steps?: number;
+  failStep?: number;
   /** A permanent outcome (never retried) or a fault on every call (dead-lettered). */
   permanent?: Fault;
   always?: Fault;
@@ -72,9 +75,23 @@ const SCHEDULE: Plan[] = [
   },
   { kind: 'bad-request', transient: [], permanent: { status: 400 }, code: 'MODEL_REJECTED' },
   { kind: 'always-500', transient: [], always: { status: 500 }, code: 'DEAD_LETTERED' },
-  { kind: 'clean', transient: [] },
+  // A 3-step refinement whose step 2 fails twice: the retries go on from step 1's checkpoint.
+  {
+    kind: 'refine-503x2',
+    steps: 3,
+    failStep: 2,
+    transient: [{ status: 503 }, { status: 429, retryDelay: '0.01s' }],
+  },
   { kind: 'clean', transient: [] },
 ];
+
+/** The fault (if any) for the job's n-th model call. */
+function faultFor(plan: Plan, n: number): Fault | undefined {
+  if (plan.always) return plan.always;
+  if (plan.permanent) return plan.permanent;
+  const failStep = plan.failStep ?? 1;
+  return n < failStep ? undefined : plan.transient[n - failStep];
+}
 
 const planFor = (index: number) => SCHEDULE[index % SCHEDULE.length] as Plan;
 const indexOf = (prompt: string) => Number(/job #(\d+)/.exec(prompt)?.[1] ?? -1);
@@ -93,10 +110,7 @@ beforeAll(async () => {
       const index = indexOf(request.prompt);
       const n = (calls.get(index) ?? 0) + 1;
       calls.set(index, n);
-      const plan = planFor(index);
-      if (plan.always) return plan.always;
-      if (plan.permanent) return plan.permanent;
-      return plan.transient[n - 1];
+      return faultFor(planFor(index), n);
     },
   });
   const drop = join(root, 'drop');
@@ -104,11 +118,17 @@ beforeAll(async () => {
     'a.png': await tinyImage('png', 96, 64, '#a33'),
     'b.jpg': await tinyImage('jpeg', 64, 96, '#33a'),
     'faults.jobs.json': {
-      jobs: Array.from({ length: JOBS }, (_, i) => ({
-        name: `job-${i}`,
-        prompt: `job #${i}: make it festive`,
-        ...(i % 3 === 0 ? {} : { inputs: [i % 3 === 1 ? 'a.png' : 'b.jpg'] }),
-      })),
+      jobs: Array.from({ length: JOBS }, (_, i) => {
+        const steps = planFor(i).steps ?? 1;
+        const prompts = ['make it festive', 'add snow', 'make it night'].map(
+          (p) => `job #${i}: ${p}`,
+        );
+        return {
+          name: `job-${i}`,
+          ...(steps > 1 ? { steps: prompts.slice(0, steps) } : { prompt: prompts[0] }),
+          ...(i % 3 === 0 ? {} : { inputs: [i % 3 === 1 ? 'a.png' : 'b.jpg'] }),
+        };
+      }),
     },
   });
   const config = loadConfig({ BANANAFLOW_MODEL_TIMEOUT_MS: '3000', LOG_LEVEL: 'error' });
@@ -179,11 +199,14 @@ describe(`fault injection: ${JOBS} jobs under a schedule of model faults`, () =>
     expect([...writes.keys()].filter((n) => n.startsWith('input/'))).toEqual([]);
   });
 
-  it('calls the model exactly jobs + retries of retryable faults; permanent outcomes are never retried', () => {
+  it('calls the model exactly once per step + retries of retryable faults; permanent outcomes are never retried', () => {
     let expected = 0;
+    let retries = 0;
     for (let i = 0; i < JOBS; i++) {
       const plan = planFor(i);
-      expected += plan.always ? MAX_ATTEMPTS : 1 + plan.transient.length;
+      // A retried refinement goes on from its last answered step: earlier steps are not asked again.
+      expected += plan.always ? MAX_ATTEMPTS : (plan.steps ?? 1) + plan.transient.length;
+      retries += plan.always ? MAX_ATTEMPTS - 1 : plan.transient.length;
     }
     const stats = standIn.stats();
     expect(stats.totalCalls).toBe(expected);
@@ -194,13 +217,14 @@ describe(`fault injection: ${JOBS} jobs under a schedule of model faults`, () =>
       const plan = planFor(i);
       if (plan.permanent) expect(perJob.get(i), plan.kind).toBe(1);
     }
-    expect(summary.retries).toBe(expected - JOBS);
-    // The figures docs/reliability.md quotes: 256 jobs, 464 calls, 304 faults injected.
+    expect(summary.retries).toBe(retries);
+    // The figures docs/reliability.md quotes.
     const faults = stats.calls.filter((c) => c.outcome !== 'image').length;
-    expect({ jobs: JOBS, calls: stats.totalCalls, faults }).toEqual({
+    expect({ jobs: JOBS, calls: stats.totalCalls, faults, retries }).toEqual({
       jobs: 256,
-      calls: 464,
-      faults: 304,
+      calls: 528,
+      faults: 336,
+      retries: 240,
     });
   });
 
