@@ -15,6 +15,7 @@ import {
   type SidecarKind,
   type SidecarPlan,
 } from './plan-sidecar.ts';
+import { WaitingIndex } from './waiting-index.ts';
 
 export interface IngestDeps extends PlannerDeps {
   queue: JobQueue;
@@ -58,6 +59,8 @@ export async function ingestUpload(
     }
   }
   const file = classifyDropFile(object.name);
+  const waiting = new WaitingIndex(deps.store, deps.outputBucket);
+  const markers: Array<{ sidecar: string; marker: string }> = [];
   const runId = `ingest-${object.generation}-${posix.basename(object.name).slice(0, 40)}`;
   const targets: Array<{
     name: string;
@@ -89,12 +92,20 @@ export async function ingestUpload(
       for (const manifest of await manifestsAbove(deps, file.name)) {
         targets.push({ name: manifest, kind: 'manifest', onlyInvolving: file.name });
       }
+      // Sidecars that name this image another way (a reference, a sub-path) and were waiting.
+      for (const w of await waiting.waitingFor(file.name)) {
+        markers.push(w);
+        if (!targets.some((t) => t.name === w.sidecar)) {
+          targets.push({ name: w.sidecar, kind: w.kind, onlyInvolving: file.name });
+        }
+      }
       break;
     }
   }
   if (targets.length === 0) return skipped(log, 'no sidecar covers this image (yet)');
 
   const plans: SidecarPlan[] = [];
+  const stillWaiting = new Set<string>();
   for (const target of targets) {
     const objects = await indexObjects(deps.store, deps.inputBucket, folderOf(target.name), log);
     // The sidecar may have been replaced since this event: its newer event plans the newer version.
@@ -106,16 +117,21 @@ export async function ingestUpload(
       });
       continue;
     }
-    plans.push(
-      await planSidecar(
-        deps,
-        { ...target, generation: current.generation },
-        { runId, objects, missingInputs: 'wait' },
-      ),
+    const plan = await planSidecar(
+      deps,
+      { ...target, generation: current.generation },
+      { runId, objects, missingInputs: 'wait' },
     );
+    plans.push(plan);
+    if (plan.waitingFor.length > 0) {
+      await waiting.remember(plan.sidecar, target.kind, plan.waitingFor);
+      if (plan.waitingFor.includes(object.name)) stillWaiting.add(plan.sidecar);
+    }
   }
   const jobs = plans.flatMap((p) => p.jobs);
   await deps.queue.publishJobs(jobs);
+  // Published (or the sidecar is gone or invalid now): this input is no longer awaited.
+  for (const m of markers) if (!stillWaiting.has(m.sidecar)) await waiting.forget(m.marker);
   const waitingFor = [...new Set(plans.flatMap((p) => p.waitingFor))];
   log.info('planned', {
     runId,

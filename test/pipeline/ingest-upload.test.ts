@@ -67,6 +67,36 @@ describe('ingest: whichever upload completes a pair plans its jobs', () => {
     expect(inputsOf(published)).toEqual(['a.png+b.png']);
   });
 
+  it.each([
+    ['beside it', 'swirls.png'],
+    ['in a subfolder', 'refs/swirls.png'],
+  ])('a reference %s uploaded last plans the job that was waiting for it', async (_where, ref) => {
+    const { deps, published, upload } = await setup();
+    await upload({ 'style/city.png': await tinyImage() });
+    await upload({
+      'style/city.png.edit.json': { prompt: 'in this style', references: [ref] },
+    });
+    expect(published).toEqual([]);
+    // What the drop waits for is visible in the output bucket.
+    const waiting = await harness?.store.list('output', `_bananaflow/waiting/style/${ref}/`);
+    expect(waiting).toHaveLength(1);
+
+    await upload({ [`style/${ref}`]: await tinyImage('png', 32, 32, '#f0f') });
+    expect(inputsOf(published)).toEqual([`style/city.png+style/${ref}`]);
+    expect(await harness?.store.list('output', '_bananaflow/waiting/')).toEqual([]);
+    // The same event again (at-least-once): the reference is no longer awaited by anyone, so
+    // nothing is planned from the index (the worker would skip a duplicate job anyway).
+    const info = await harness?.store.stat('input', `style/${ref}`);
+    if (!info) throw new Error('reference missing');
+    const again = await ingestUpload(deps, {
+      bucket: 'input',
+      name: info.name,
+      generation: info.generation,
+    });
+    expect(again).toMatchObject({ status: 'skipped' });
+    expect(published).toHaveLength(1);
+  });
+
   it('a folder sidecar before and after its images plans each image once per trigger', async () => {
     const { published, upload } = await setup();
     await upload({ 'f/one.png': await tinyImage() });
