@@ -31,7 +31,7 @@ functions.cloudEvent('worker', async (event: CloudEvent<unknown>) => {
   }
   const { messageId, body } = decoded.message;
   try {
-    const attempt = await countDelivery(worker.store, body, messageId);
+    const attempt = await countDelivery(worker.store, body, messageId, worker.buckets?.output);
     await handleJobDelivery(worker, { job: body, messageId, attempt });
   } catch (error) {
     const failure = toBananaError(error);

@@ -270,15 +270,18 @@ const deliveredJobSchema = z.looseObject({
  * The delivery attempt of a pushed message, counted in the job's state. Pub/Sub push only puts
  * `deliveryAttempt` in the request body, and the functions framework drops it when it turns the
  * push into a CloudEvent, so the worker counts for itself. A message that does not name a job
- * counts as a first attempt (the worker rejects it anyway).
+ * counts as a first attempt (the worker rejects it anyway), and so does one naming an output
+ * bucket other than `outputBucket`: nothing is written where the deployment does not own.
  */
 export async function countDelivery(
   store: ObjectStore,
   job: unknown,
   messageId: string,
+  outputBucket?: string,
 ): Promise<number> {
   const parsed = deliveredJobSchema.safeParse(job);
   if (!parsed.success) return 1;
+  if (outputBucket !== undefined && parsed.data.output.bucket !== outputBucket) return 1;
   return new JobState(store, parsed.data.output.bucket, parsed.data.jobId).recordDelivery(
     messageId,
   );

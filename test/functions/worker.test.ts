@@ -150,4 +150,14 @@ describe.skipIf(!available.ok)('worker function (Pub/Sub push CloudEvents)', () 
     expect(acked(await push({ hello: 'world' }, '506'))).toBe(true);
     expect(await readdir(join(env.harness.outDir, '_bananaflow', 'jobs'))).toEqual(before);
   });
+
+  it('acknowledges a job naming a bucket the deployment does not own, and writes nothing there', async () => {
+    const job = await planJob('forged', 'never run (forged)');
+    const forged = { ...job, output: { ...job.output, bucket: 'other' } };
+    expect(acked(await push(forged, '507'))).toBe(true);
+    await expect(readdir(join(env.harness.root, 'other-bucket'))).rejects.toMatchObject({
+      code: 'ENOENT',
+    });
+    expect(callsFor('(forged)')).toBe(0);
+  });
 });

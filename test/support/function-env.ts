@@ -1,5 +1,6 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import { getTestServer } from '@google-cloud/functions-framework/testing';
 import { PubSub, type Subscription, type Topic, v1 } from '@google-cloud/pubsub';
 import { type PubSubEmulator, startPubSubEmulator } from '../../infra/emulator/pubsub-emulator.ts';
@@ -35,6 +36,8 @@ export async function startFunctionEnv(): Promise<FunctionEnv> {
     BANANAFLOW_LOCAL_BUCKET_ROOTS: JSON.stringify({
       input: harness.dropDir,
       output: harness.outDir,
+      // A bucket the store can reach but the deployment does not own (forged-job tests).
+      other: join(harness.root, 'other-bucket'),
     }),
     BANANAFLOW_INPUT_BUCKET: 'input',
     BANANAFLOW_OUTPUT_BUCKET: 'output',
