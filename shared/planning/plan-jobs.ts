@@ -95,6 +95,24 @@ export function planSidecarJobs(sidecar: SidecarToPlan, ctx: PlanContext): PlanR
       for (const name of result.waitingFor) waitingFor.add(name);
       continue;
     }
+    const own = spec.maxCostUsd;
+    if (own !== undefined && result.estimate > own) {
+      // Refused now, before anything is spent, rather than by the worker after publishing.
+      problems.push(
+        new BananaError({
+          code: 'COST_CAP_EXCEEDED',
+          message: `${sidecar.name}: ${spec.at ? `job ${spec.jobIndex + 1} is` : 'its jobs are'} estimated at $${result.estimate.toFixed(4)}, over its maxCostUsd $${own}.`,
+          fix: 'Raise maxCostUsd, or use fewer variants or steps, or smaller inputs.',
+          details: {
+            file: sidecar.name,
+            field: `${spec.at}maxCostUsd`,
+            estimatedCostUsd: result.estimate,
+            cap: own,
+          },
+        }),
+      );
+      continue;
+    }
     planned.push(result);
   }
 
@@ -167,7 +185,7 @@ function jobSpecsOf(sidecar: SidecarToPlan, ctx: PlanContext): JobSpec[] {
         output: { ...defaults.output, ...job.output },
         tags: { ...defaults.tags, ...job.tags },
         mode: job.mode ?? defaults.mode,
-        maxCostUsd: job.maxCostUsd,
+        maxCostUsd: job.maxCostUsd ?? defaults.maxCostUsd,
         folder: `${folderOf(name)}${manifestStem}/`,
         stem: job.name ?? defaults.name ?? `job-${String(index + 1).padStart(3, '0')}`,
         label: '',

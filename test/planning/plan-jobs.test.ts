@@ -244,6 +244,27 @@ describe('planning jobs from sidecars', () => {
       expect(job.maxCostUsd).toBeGreaterThanOrEqual(job.estimatedCostUsd);
   });
 
+  it("applies a manifest's defaults.maxCostUsd per job, and refuses at planning a job over its own cap", () => {
+    const result = plan(
+      'm.jobs.json',
+      'manifest',
+      {
+        defaults: { maxCostUsd: 0.5 },
+        jobs: [
+          { prompt: 'x', variants: 2 },
+          { prompt: 'y', maxCostUsd: 0.001 },
+          { prompt: 'z', maxCostUsd: 0.3 },
+        ],
+      },
+      ctx(drop),
+    );
+    // Job 2's own cap is below its estimate: refused now, naming the field; the others go on.
+    expect(result.problems.map((p) => [p.code, p.details.field])).toEqual([
+      ['COST_CAP_EXCEEDED', 'jobs[1].maxCostUsd'],
+    ]);
+    expect(result.jobs.map((j) => j.maxCostUsd)).toEqual([0.25, 0.25, 0.3]);
+  });
+
   it('publishes only the jobs that use the upload that triggered planning', () => {
     const result = planSidecarJobs(
       {
