@@ -16,6 +16,7 @@ import { PIPELINE_PREFIX } from '../sidecar/drop-files.ts';
  *   last-error.json    the latest retryable failure, so a dead-lettered job can say what went wrong
  *   billed-usage.json  usage billed by failed attempts (e.g. a refinement that failed at step 2)
  *   deliveries/<messageId>.<n>  one empty marker per delivery of a message (see `countDelivery`)
+ *   announced          empty; the result event was accepted by the queue (see announce-result.ts)
  * This is what makes the pipeline pay once: the model is only called by the holder of a live claim,
  * and never again once its answer is persisted.
  */
@@ -144,6 +145,15 @@ export class JobState {
       kind: 'image',
       image: { mimeType: imageMimeType ?? 'image/png', bytes: image.bytes },
     };
+  }
+
+  /** Notes that the job's result event went out. */
+  async markAnnounced(): Promise<void> {
+    await this.writeIfAbsent('announced', Buffer.alloc(0), 'application/octet-stream');
+  }
+
+  async wasAnnounced(): Promise<boolean> {
+    return (await this.store.stat(this.bucket, stateName(this.jobId, 'announced'))) !== undefined;
   }
 
   /** Keeps a refinement's progress (only the claim holder writes it). */

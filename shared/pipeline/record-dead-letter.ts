@@ -3,6 +3,7 @@ import { BananaError } from '../errors.ts';
 import { jobSchema } from '../planning/job.ts';
 import { outputNames } from '../planning/output-names.ts';
 import type { JobDelivery } from '../ports/job-queue.ts';
+import { announceIfMissed } from './announce-result.ts';
 import { JobState } from './job-state.ts';
 import type { RunJobResult, WorkerDeps } from './run-job.ts';
 import { writeErrorRecord } from './write-records.ts';
@@ -28,6 +29,7 @@ export async function recordDeadLetter(
   const names = outputNames(job.output.base, job.output.format);
   for (const name of [names.metadata, names.error]) {
     if (await deps.store.stat(job.output.bucket, name)) {
+      await announceIfMissed(deps, job.output.bucket, job.jobId, name);
       return { status: 'duplicate', recordUri: deps.uriOf(job.output.bucket, name) };
     }
   }

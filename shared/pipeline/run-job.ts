@@ -11,6 +11,7 @@ import type { ConversationCheckpoint, ImageModel, ModelOutcome } from '../ports/
 import type { JobQueue } from '../ports/job-queue.ts';
 import type { Logger } from '../ports/logger.ts';
 import type { ObjectStore } from '../ports/object-store.ts';
+import { announceIfMissed, announceResult } from './announce-result.ts';
 import type { JobStage } from './job-stages.ts';
 import { JobState } from './job-state.ts';
 import {
@@ -76,6 +77,7 @@ export async function runJob(
     const record = metadata ?? error;
     if (!record) return undefined;
     jobLog.info('duplicate delivery of a finished job: skipped', { record: record.name });
+    await announceIfMissed({ ...deps, log: jobLog }, bucket, job.jobId, record.name);
     return { status: 'duplicate', recordUri: deps.uriOf(bucket, record.name) } as const;
   };
   const before = await finished();
@@ -287,7 +289,7 @@ async function processClaimedJob(
     watermark: WATERMARK_NOTE,
   };
   await writeOutput(deps, bucket, names.metadata, toJsonBytes(record), 'application/json');
-  await deps.queue.publishResult({
+  await announceResult(deps, bucket, {
     schemaVersion: 1,
     jobId: job.jobId,
     runId: job.runId,

@@ -3,6 +3,7 @@ import { BananaError, serializeError } from '../errors.ts';
 import type { Job } from '../planning/job.ts';
 import { outputNames } from '../planning/output-names.ts';
 import { OUTPUT_TAG } from '../sidecar/drop-files.ts';
+import { announceResult } from './announce-result.ts';
 import type { ErrorRecord } from './records.ts';
 import { toJsonBytes } from './records.ts';
 import type { WorkerDeps } from './run-job.ts';
@@ -71,7 +72,7 @@ export async function writeErrorRecord(
     toJsonBytes(record),
     'application/json',
   );
-  await deps.queue.publishResult({
+  await announceResult(deps, job.output.bucket, {
     schemaVersion: 1,
     jobId: job.jobId,
     runId: job.runId,

@@ -51,6 +51,36 @@ describe('a job is paid once', () => {
     expect(harness.standIn.stats().totalCalls).toBe(1);
   });
 
+  it('sends the result event on a redelivery when publishing it failed after the record was written', async () => {
+    harness = await startHarness();
+    const job = await oneJob(harness);
+    const queue = harness.worker.queue;
+    let failNext = true;
+    const worker = {
+      ...harness.worker,
+      queue: {
+        publishJobs: queue.publishJobs.bind(queue),
+        publishResult: async (event: Parameters<typeof queue.publishResult>[0]) => {
+          if (failNext) {
+            failNext = false;
+            throw new BananaError({ code: 'INTERNAL', message: 'publish failed', retryable: true });
+          }
+          await queue.publishResult(event);
+        },
+      },
+    };
+    await expect(runJob(worker, job, delivery(1))).rejects.toMatchObject({ retryable: true });
+    expect(harness.queue.results).toEqual([]);
+    // The record is there, so the redelivery is a duplicate: it sends the missed event, once.
+    expect((await runJob(worker, job, delivery(2))).status).toBe('duplicate');
+    expect((await runJob(worker, job, delivery(3))).status).toBe('duplicate');
+    expect(harness.queue.results).toMatchObject([
+      { jobId: job.jobId, status: 'succeeded', costUsd: expect.any(Number) },
+    ]);
+    expect(harness.queue.results[0]?.costUsd).toBeGreaterThan(0);
+    expect(harness.standIn.stats().totalCalls).toBe(1);
+  });
+
   it('calls the model once when the same job is delivered many times at once', async () => {
     harness = await startHarness();
     harness.standIn.setLatency(200);

@@ -1,0 +1,86 @@
+import type { ErrorCode } from '../errors.ts';
+import type { JobQueue } from '../ports/job-queue.ts';
+import type { Logger } from '../ports/logger.ts';
+import type { ObjectStore } from '../ports/object-store.ts';
+import { JobState } from './job-state.ts';
+import type { JobResultEvent } from './result-event.ts';
+
+/**
+ * The result event of a finished job goes out at least once: it is published after the record is
+ * written, and an `announced` marker is left once Pub/Sub accepted it. A delivery that finds the
+ * record but no marker (the publish failed, or the worker died in between) publishes it again from
+ * the record. Consumers deduplicate on jobId.
+ */
+
+interface AnnounceDeps {
+  store: ObjectStore;
+  queue: JobQueue;
+  log: Logger;
+  now: () => Date;
+  uriOf: (bucket: string, name: string) => string;
+}
+
+export async function announceResult(
+  deps: Pick<AnnounceDeps, 'store' | 'queue'>,
+  bucket: string,
+  event: JobResultEvent,
+): Promise<void> {
+  await deps.queue.publishResult(event);
+  await new JobState(deps.store, bucket, event.jobId).markAnnounced();
+}
+
+/** For a duplicate delivery of a finished job: sends the result event if it never went out. */
+export async function announceIfMissed(
+  deps: AnnounceDeps,
+  bucket: string,
+  jobId: string,
+  recordName: string,
+): Promise<void> {
+  const state = new JobState(deps.store, bucket, jobId);
+  if (await state.wasAnnounced()) return;
+  // A live claim means its holder is about to announce (or has the record half-way): leave it.
+  if (await state.claimIsLive(deps.now())) return;
+  const { bytes } = await deps.store.read(bucket, recordName, { maxBytes: 1 << 20 });
+  const event = eventFromRecord(JSON.parse(bytes.toString('utf8')), deps.uriOf(bucket, recordName));
+  if (!event) return;
+  deps.log.info('the result event of this finished job was never sent: sending it now', {
+    jobId,
+  });
+  await announceResult(deps, bucket, event);
+}
+
+/** Rebuilds the event from a metadata or error record (undefined when it is neither). */
+function eventFromRecord(record: RecordLike, recordUri: string): JobResultEvent | undefined {
+  if (typeof record.jobId !== 'string' || typeof record.runId !== 'string') return undefined;
+  const common = { schemaVersion: 1 as const, jobId: record.jobId, runId: record.runId, recordUri };
+  if (record.status === 'succeeded') {
+    return {
+      ...common,
+      status: 'succeeded',
+      ...(record.output?.uri ? { outputUri: record.output.uri } : {}),
+      costUsd: record.cost?.total ?? 0,
+      finishedAt: record.timing?.finishedAt ?? record.at ?? '',
+    };
+  }
+  if (record.status === 'failed') {
+    return {
+      ...common,
+      status: 'failed',
+      ...(record.error?.code ? { errorCode: record.error.code } : {}),
+      costUsd: record.cost?.total ?? 0,
+      finishedAt: record.at ?? '',
+    };
+  }
+  return undefined;
+}
+
+interface RecordLike {
+  jobId?: unknown;
+  runId?: unknown;
+  status?: unknown;
+  output?: { uri?: string };
+  cost?: { total?: number };
+  timing?: { finishedAt?: string };
+  error?: { code?: ErrorCode };
+  at?: string;
+}
