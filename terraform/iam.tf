@@ -123,6 +123,14 @@ resource "google_project_iam_member" "trigger_event_receiver" {
   member  = "serviceAccount:${google_service_account.trigger.email}"
 }
 
+# The Eventarc service agent reads the trigger's bucket and manages its Pub/Sub transport. Google
+# usually grants this role when the API is enabled; granting it here removes the wait for that.
+resource "google_project_iam_member" "eventarc_agent" {
+  project = var.project_id
+  role    = "roles/eventarc.serviceAgent"
+  member  = "serviceAccount:${google_project_service_identity.eventarc.email}"
+}
+
 # Cloud Storage publishes object notifications to the topic Eventarc creates for the trigger;
 # that topic does not exist before the trigger, hence a project-level grant (Google's recipe).
 resource "google_project_iam_member" "gcs_agent_publisher" {
@@ -172,6 +180,7 @@ resource "time_sleep" "eventarc_propagation" {
 
   triggers = {
     eventarc_agent = google_project_service_identity.eventarc.email
+    eventarc_role  = google_project_iam_member.eventarc_agent.id
     gcs_publisher  = google_project_iam_member.gcs_agent_publisher.id
     event_receiver = google_project_iam_member.trigger_event_receiver.id
     token_creator  = google_service_account_iam_member.pubsub_agent_token_creator_trigger.id
@@ -190,6 +199,22 @@ resource "google_storage_bucket_iam_member" "build_sources_read" {
   bucket = google_storage_bucket.sources.name
   role   = "roles/storage.objectViewer"
   member = local.build_member
+}
+
+# Cloud Functions copies each zip into a bucket it creates itself, gcf-v2-sources-<number>-<region>,
+# and the build reads it from there (a build account without this fails with "Access denied" on
+# that bucket). It does not exist before the first deploy, so the grant is project-level,
+# conditioned on that bucket's name.
+resource "google_project_iam_member" "build_gcf_sources_read" {
+  project = var.project_id
+  role    = "roles/storage.objectViewer"
+  member  = local.build_member
+
+  condition {
+    title       = "gcf-v2-sources-only"
+    description = "Only the bucket Cloud Functions copies function sources to."
+    expression  = "resource.name.startsWith(\"projects/_/buckets/gcf-v2-sources-${data.google_project.this.number}-${var.region}\")"
+  }
 }
 
 # Build logs. Project level only.

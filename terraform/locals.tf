@@ -1,5 +1,8 @@
+# The project number names the bucket Cloud Functions copies sources to (iam.tf).
 data "google_project" "this" {
   project_id = var.project_id
+
+  depends_on = [google_project_service.apis]
 }
 
 locals {

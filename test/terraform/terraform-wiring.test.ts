@@ -403,6 +403,24 @@ describe('terraform module (offline checks)', () => {
     expect(topicIam.for_each).toBe('${local.topic_grants}');
   });
 
+  it('lets the build account read the function sources, also from the bucket Cloud Functions copies them to', () => {
+    const own = root.resource('google_storage_bucket_iam_member', 'build_sources_read');
+    expect(own.bucket).toBe('${google_storage_bucket.sources.name}');
+    expect(own.role).toBe('roles/storage.objectViewer');
+    const copied = root.resource('google_project_iam_member', 'build_gcf_sources_read');
+    expect(copied.role).toBe('roles/storage.objectViewer');
+    expect(copied.member).toBe('${local.build_member}');
+    // Project-level only because that bucket is created by the first deploy: conditioned on it.
+    const condition = block(copied, 'condition');
+    expect(condition.expression).toBe(
+      'resource.name.startsWith("projects/_/buckets/gcf-v2-sources-${data.google_project.this.number}-${var.region}")',
+    );
+    for (const fn of ['ingest', 'worker', 'dead_letter'] as const) {
+      const build = block(root.resource('google_cloudfunctions2_function', fn), 'build_config');
+      expect(build.service_account).toBe('${google_service_account.build.id}');
+    }
+  });
+
   it('uses no primitive roles and no public members anywhere', () => {
     for (const { key, value } of strings(all.files.map((f) => f.json))) {
       for (const role of PRIMITIVE_ROLES) expect(value, `${key} = ${value}`).not.toContain(role);
@@ -447,6 +465,10 @@ describe('terraform module (offline checks)', () => {
     expect(triggers).toContain('google_project_iam_member.gcs_agent_publisher');
     expect(triggers).toContain('google_project_iam_member.trigger_event_receiver');
     expect(triggers).toContain('google_project_service_identity.eventarc');
+    expect(triggers).toContain('google_project_iam_member.eventarc_agent');
+    const agent = root.resource('google_project_iam_member', 'eventarc_agent');
+    expect(agent.role).toBe('roles/eventarc.serviceAgent');
+    expect(agent.member).toBe('serviceAccount:${google_project_service_identity.eventarc.email}');
 
     const ingest = root.resource('google_cloudfunctions2_function', 'ingest');
     expect(ingest.depends_on).toContain('${time_sleep.eventarc_propagation}');
