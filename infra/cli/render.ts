@@ -52,7 +52,10 @@ export function progressReporter(stream: TextSink) {
   return {
     update(row: SummaryRow, p: RunProgress) {
       if (!tty) {
-        const what = row.status === 'failed' ? `failed ${row.errorCode}` : row.status;
+        const what =
+          row.status === 'failed'
+            ? `failed ${row.errorCode}${row.fromEarlierRun ? ' (earlier run)' : ''}`
+            : row.status;
         stream.write(
           `[${p.done}/${p.total}] ${row.jobId.slice(0, 8)} ${what} ${usd(row.costUsd)}  ${row.output ?? row.record}\n`,
         );
@@ -78,6 +81,15 @@ export function summaryText(summary: RunSummary): string {
     ['already done (earlier run)', String(summary.alreadyDone)],
     ['failed', String(summary.failed)],
     ...Object.entries(summary.failedByCode).map(([code, n]) => [`  ${code}`, String(n)]),
+    ...failedEarlier(summary),
+    ...(summary.retriedFromEarlierRuns > 0
+      ? [
+          [
+            'tried again (dead-lettered or not started before)',
+            String(summary.retriedFromEarlierRuns),
+          ],
+        ]
+      : []),
     ['sidecar problems', String(summary.sidecarProblems.length)],
     ['retries', String(summary.retries)],
     [
@@ -91,4 +103,10 @@ export function summaryText(summary: RunSummary): string {
     ],
   ];
   return table(rows);
+}
+
+/** Failures recorded by earlier runs: not retried (permanent); the sidecar must change. */
+function failedEarlier(summary: RunSummary): string[][] {
+  const n = summary.rows.filter((r) => r.fromEarlierRun).length;
+  return n > 0 ? [['  of which in an earlier run', String(n)]] : [];
 }

@@ -15,10 +15,11 @@ import {
 import { type DropPlan, planDrop } from '../../shared/pipeline/plan-drop.ts';
 import type { PlannerDeps } from '../../shared/pipeline/plan-sidecar.ts';
 import { recordDeadLetter } from '../../shared/pipeline/record-dead-letter.ts';
-import { toJsonBytes } from '../../shared/pipeline/records.ts';
+import { type ErrorRecord, toJsonBytes } from '../../shared/pipeline/records.ts';
 import type { RunJobResult, WorkerDeps } from '../../shared/pipeline/run-job.ts';
 import { writeErrorRecord } from '../../shared/pipeline/write-records.ts';
 import type { Job } from '../../shared/planning/job.ts';
+import { outputNames } from '../../shared/planning/output-names.ts';
 import type { ImageModel } from '../../shared/ports/image-model.ts';
 import type { JobDelivery } from '../../shared/ports/job-queue.ts';
 import type { Logger } from '../../shared/ports/logger.ts';
@@ -67,6 +68,8 @@ export interface SummaryRow {
   mode: Job['mode'];
   model: string;
   errorCode?: ErrorCode;
+  /** A failure recorded by an earlier run (not paid again; its cost is in that run). */
+  fromEarlierRun?: boolean;
   record: string;
   output?: string;
   inputTokens: number;
@@ -88,6 +91,8 @@ export interface RunSummary {
   succeeded: number;
   failed: number;
   alreadyDone: number;
+  /** Failed jobs of earlier runs that this run tried again (dead-lettered, or not started). */
+  retriedFromEarlierRuns: number;
   failedByCode: Partial<Record<ErrorCode, number>>;
   sidecarProblems: Array<{ file: string; code: ErrorCode; message: string; fix?: string }>;
   uncoveredImages: string[];
@@ -229,6 +234,34 @@ export async function runDrop(options: RunDropOptions): Promise<RunSummary> {
     options.onJobDone?.(row, progress);
   };
 
+  /** A job finished by an earlier run: a success is "already done", a failure stays a failure. */
+  const finishDuplicate = async (job: Job, result: RunJobResult) => {
+    const earlier = await earlierFailure(store, job);
+    if (!earlier) return finish(job, result);
+    const row: SummaryRow = {
+      jobId: job.jobId,
+      status: 'failed',
+      mode: job.mode,
+      model: job.model,
+      errorCode: earlier.error.code,
+      fromEarlierRun: true,
+      record: result.recordUri,
+      ...tokenColumns(undefined),
+      costUsd: 0,
+    };
+    rows.push(row);
+    progress.done++;
+    progress.failed++;
+    options.onJobDone?.(row, progress);
+  };
+
+  const retried = await clearRerunnableFailures(store, plan.jobs);
+  if (retried > 0) {
+    options.log.info('trying again the jobs an earlier run dead-lettered or did not start', {
+      jobs: retried,
+    });
+  }
+
   const refused =
     options.maxUsd !== undefined && plan.estimatedCostUsd > options.maxUsd
       ? `estimated $${plan.estimatedCostUsd.toFixed(4)} exceeds --max-usd $${options.maxUsd}`
@@ -244,6 +277,7 @@ export async function runDrop(options: RunDropOptions): Promise<RunSummary> {
               code: 'COST_CAP_EXCEEDED',
               message: `Not started: the run's spending would pass --max-usd $${options.maxUsd}.`,
               fix: 'Raise --max-usd and run again; finished jobs are not redone.',
+              details: { notStarted: true },
             });
             const record = await writeErrorRecord(worker, job, failure, delivery.attempt);
             finish(job, { status: 'failed', record, recordUri: '' });
@@ -252,15 +286,13 @@ export async function runDrop(options: RunDropOptions): Promise<RunSummary> {
           committedUsd += job.estimatedCostUsd;
         }
         const result: DeliveryResult = await handleJobDelivery(worker, delivery);
-        if (result.status !== 'invalid') finish(job, result);
+        if (result.status === 'duplicate') await finishDuplicate(job, result);
+        else if (result.status !== 'invalid') finish(job, result);
       },
       async (delivery: JobDelivery) => {
         const result = await recordDeadLetter(worker, delivery);
-        if (
-          result.status === 'failed' ||
-          result.status === 'succeeded' ||
-          result.status === 'duplicate'
-        ) {
+        if (result.status === 'duplicate') await finishDuplicate(delivery.job as Job, result);
+        else if (result.status === 'failed' || result.status === 'succeeded') {
           finish(delivery.job as Job, result);
         }
       },
@@ -312,6 +344,7 @@ export async function runDrop(options: RunDropOptions): Promise<RunSummary> {
     succeeded: rows.filter((r) => r.status === 'succeeded').length,
     failed: rows.filter((r) => r.status === 'failed').length,
     alreadyDone: rows.filter((r) => r.status === 'already-done').length,
+    retriedFromEarlierRuns: retried,
     failedByCode,
     sidecarProblems: plan.sidecars.flatMap((s) =>
       s.problems.map((p) => ({
@@ -342,6 +375,38 @@ export async function runDrop(options: RunDropOptions): Promise<RunSummary> {
     contentType: 'text/csv',
   });
   return summary;
+}
+
+/** The error record an earlier run left for this job, if any. */
+async function earlierFailure(store: ObjectStore, job: Job): Promise<ErrorRecord | undefined> {
+  const name = outputNames(job.output.base, job.output.format).error;
+  try {
+    const { bytes } = await store.read(job.output.bucket, name, { maxBytes: 1 << 20 });
+    return JSON.parse(bytes.toString('utf8')) as ErrorRecord;
+  } catch (error) {
+    if (toBananaError(error).code === 'STORAGE_NOT_FOUND') return undefined;
+    throw error;
+  }
+}
+
+/**
+ * Failures a rerun can fix are not final locally: a job an earlier run dead-lettered (its
+ * retryable failures ran out: network, quota) or did not start (--max-usd) runs again. Its error
+ * record is removed; what earlier attempts were billed stays in the job's state and is added to
+ * the new record. Permanent failures (blocked, bad input) stay failed until the sidecar changes.
+ */
+async function clearRerunnableFailures(store: ObjectStore, jobs: readonly Job[]): Promise<number> {
+  let cleared = 0;
+  for (const job of jobs) {
+    const earlier = await earlierFailure(store, job);
+    if (!earlier) continue;
+    const code = earlier.error.code;
+    if (code === 'DEAD_LETTERED' || earlier.error.details?.notStarted === true) {
+      await store.delete(job.output.bucket, outputNames(job.output.base, job.output.format).error);
+      cleared++;
+    }
+  }
+  return cleared;
 }
 
 function tokenColumns(usage: Usage | undefined) {

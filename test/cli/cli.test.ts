@@ -38,7 +38,7 @@ afterEach(async () => {
 });
 
 describe('bananaflow run (embedded runner, offline stand-in)', () => {
-  it('processes a drop with good and bad input: outputs, error records, a summary, exit 1; a rerun pays nothing', async () => {
+  it('processes a drop with good and bad input: outputs, error records, a summary, exit 1; a rerun pays nothing and still reports the failures', async () => {
     const drop = join(root, 'drop');
     const out = join(root, 'out');
     await writeDrop(drop, {
@@ -116,10 +116,21 @@ describe('bananaflow run (embedded runner, offline stand-in)', () => {
       ),
     ).toBe(false);
 
+    // A rerun pays nothing, and still reports the two failures (exit 1) until the drop changes.
     const rerun = capture();
-    await main(['run', drop, '--out', out, '--json'], OFFLINE_ENV, rerun.io);
+    expect(await main(['run', drop, '--out', out, '--json'], OFFLINE_ENV, rerun.io)).toBe(1);
     const second = JSON.parse(rerun.out());
-    expect(second).toMatchObject({ jobs: 6, succeeded: 0, alreadyDone: 6, costUsd: 0 });
+    expect(second).toMatchObject({
+      jobs: 6,
+      succeeded: 0,
+      alreadyDone: 4,
+      failed: 2,
+      failedByCode: { INPUT_NOT_IMAGE: 2 },
+      costUsd: 0,
+    });
+    expect(second.rows.filter((r: { fromEarlierRun?: boolean }) => r.fromEarlierRun)).toHaveLength(
+      2,
+    );
   });
 
   it('refuses to start when the estimate exceeds --max-usd, spending nothing', async () => {
