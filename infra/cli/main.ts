@@ -18,6 +18,7 @@ import {
   runDrop,
 } from '../runner/run-drop.ts';
 import { imageModelForEnv } from './image-model-for-env.ts';
+import { inspectPlannedInputs } from './inspect-inputs.ts';
 import { planTable, problemLines, progressReporter, summaryText, usd } from './render.ts';
 
 const USAGE = `bananaflow: run Gemini image edits from a folder of images and sidecars.
@@ -232,6 +233,12 @@ async function plan(command: 'estimate' | 'validate', target: string, ctx: Ctx):
         estimatedCostUsd: sidecar.estimatedCostUsd,
       };
     }
+    dropPlan = await inspectPlannedInputs(dropPlan, {
+      store,
+      catalog: ctx.catalog,
+      maxInputBytes: ctx.config.BANANAFLOW_MAX_INPUT_BYTES,
+      maxPixels: ctx.config.BANANAFLOW_MAX_INPUT_PIXELS,
+    });
     const problems = dropPlan.sidecars.flatMap((s) => s.problems);
     if (ctx.json) {
       ctx.io.out.write(

@@ -108,6 +108,44 @@ function framesNote(format: string, pages: number): string {
     : `first page of a ${pages}-page ${format.toUpperCase()}`;
 }
 
+/** The header, once it is known to describe an image within the pixel limit. */
+async function readCheckedHeader(
+  bytes: Buffer,
+  options: Pick<PrepareInputOptions, 'name' | 'maxPixels' | 'longEdgePx'>,
+) {
+  const { name, maxPixels, longEdgePx } = options;
+  const header = await readImageHeader(bytes, name);
+  const { width, height } = header.metadata;
+  const pixels = width * height;
+  if (pixels > maxPixels) {
+    throw new BananaError({
+      code: 'INPUT_TOO_MANY_PIXELS',
+      message: `"${name}" is ${width}x${height} (${(pixels / 1e6).toFixed(1)} MP), over the limit of ${(maxPixels / 1e6).toFixed(1)} MP.`,
+      fix: `Downscale it (e.g. to ${longEdgePx} px on the long edge) before dropping it; the model never sees more than that.`,
+      details: { file: name, format: header.format, width, height, pixels, maxPixels },
+    });
+  }
+  return header;
+}
+
+/**
+ * The checks `prepareInput` makes before decoding, without decoding (for `validate`): refuses an
+ * empty file, a non-image, an image over `maxPixels`, and a file whose container is cut short.
+ */
+export async function inspectInput(
+  bytes: Buffer,
+  options: Pick<PrepareInputOptions, 'name' | 'maxPixels' | 'longEdgePx'>,
+): Promise<void> {
+  const { metadata, format } = await readCheckedHeader(bytes, options);
+  if (!isContainerComplete(bytes, metadata.format)) {
+    throw truncated(
+      options.name,
+      { file: options.name, format, width: metadata.width, height: metadata.height },
+      undefined,
+    );
+  }
+}
+
 /**
  * Prepares one input image for the model. Reads the header first and refuses empty files,
  * non-images, damaged files and images over `maxPixels` (before any pixel is decoded). Then, only
@@ -121,19 +159,9 @@ export async function prepareInput(
   options: PrepareInputOptions,
 ): Promise<PreparedInput> {
   const { name, maxPixels, longEdgePx, acceptedMimeTypes } = options;
-  const { metadata, format, mimeType } = await readImageHeader(bytes, name);
+  const { metadata, format, mimeType } = await readCheckedHeader(bytes, options);
   const original = describeOriginal(metadata, format, mimeType, bytes.length);
   const details = { file: name, format, width: metadata.width, height: metadata.height };
-
-  const pixels = metadata.width * metadata.height;
-  if (pixels > maxPixels) {
-    throw new BananaError({
-      code: 'INPUT_TOO_MANY_PIXELS',
-      message: `"${name}" is ${metadata.width}x${metadata.height} (${(pixels / 1e6).toFixed(1)} MP), over the limit of ${(maxPixels / 1e6).toFixed(1)} MP.`,
-      fix: `Downscale it (e.g. to ${longEdgePx} px on the long edge) before dropping it; the model never sees more than that.`,
-      details: { ...details, pixels, maxPixels },
-    });
-  }
 
   const orientation = metadata.orientation ?? 1;
   const orient = orientation >= 2 && orientation <= 8;

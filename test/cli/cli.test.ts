@@ -166,6 +166,35 @@ describe('bananaflow validate and estimate', () => {
     for (const field of ['"prompt"', '"variants"', '"colour"']) expect(run.out()).toContain(field);
   });
 
+  it('fails validation on input files the worker would refuse, naming each', async () => {
+    await writeDrop(root, {
+      'empty.jpg': Buffer.alloc(0),
+      'empty.jpg.edit.json': { prompt: 'x' },
+      'text.jpg': 'this is not a JPEG',
+      'text.jpg.edit.json': { prompt: 'x' },
+      'good.png': await tinyImage(),
+      'good.png.edit.json': { prompt: 'x', references: ['empty.jpg'] },
+      'fine.png': await tinyImage(),
+      'fine.png.edit.json': { prompt: 'x' },
+    });
+    const run = capture();
+    expect(await main(['validate', root, '--json'], OFFLINE_ENV, run.io)).toBe(1);
+    const report = JSON.parse(run.out());
+    const bySidecar = Object.fromEntries(
+      report.sidecars.map((s: { file: string; jobs: number; problems: { code: string }[] }) => [
+        s.file,
+        [s.jobs, s.problems.map((p) => p.code)],
+      ]),
+    );
+    expect(bySidecar).toEqual({
+      'empty.jpg.edit.json': [0, ['INPUT_EMPTY']],
+      'text.jpg.edit.json': [0, ['INPUT_NOT_IMAGE']],
+      'good.png.edit.json': [0, ['INPUT_EMPTY']],
+      'fine.png.edit.json': [1, []],
+    });
+    expect(report.jobs).toBe(1);
+  });
+
   it('estimates a drop without calling any model', async () => {
     await writeDrop(root, {
       'a.jobs.json': {
