@@ -11,6 +11,7 @@ import type { ConversationCheckpoint, ImageModel, ModelOutcome } from '../ports/
 import type { JobQueue } from '../ports/job-queue.ts';
 import type { Logger } from '../ports/logger.ts';
 import type { ObjectStore } from '../ports/object-store.ts';
+import { IMAGE_SIDECAR_SUFFIX } from '../sidecar/drop-files.ts';
 import { announceIfMissed, announceResult } from './announce-result.ts';
 import type { JobStage } from './job-stages.ts';
 import { JobState } from './job-state.ts';
@@ -165,6 +166,7 @@ async function processClaimedJob(
   if (outcome) {
     log.info('reusing the persisted model answer of an earlier delivery (not paid again)');
   } else {
+    await refuseIfSuperseded(deps, job);
     // A refinement an earlier delivery left between steps goes on from there.
     const resume = await usableCheckpoint(state, job);
     if (resume) {
@@ -362,6 +364,24 @@ async function loadInputs(
 interface RefinementProgress {
   spent: Usage;
   checkpointed: Usage;
+}
+
+/**
+ * A folder sidecar's job for an image that has since got its own sidecar: the image's sidecar
+ * replaces the folder's for it, so the image is not edited (and paid for) twice. Only the cloud
+ * can meet this (uploads in any order); a local run plans the image's own sidecar alone.
+ */
+async function refuseIfSuperseded(deps: WorkerDeps, job: Job): Promise<void> {
+  const image = job.sidecar.kind === 'folder' ? job.inputs[0] : undefined;
+  if (!image) return;
+  const own = `${image.name}${IMAGE_SIDECAR_SUFFIX}`;
+  if (!(await deps.store.stat(image.bucket, own))) return;
+  throw new BananaError({
+    code: 'JOB_SUPERSEDED',
+    message: `Not run: ${image.name} has its own sidecar (${own}), which replaces the folder's ${job.sidecar.name} for it.`,
+    fix: `Nothing to do: ${own} plans this image's jobs. Delete it to use the folder sidecar instead.`,
+    details: { file: image.name, sidecar: own },
+  });
 }
 
 /** The job's refinement checkpoint, when there is one this job can go on from. */

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { type IngestDeps, ingestUpload } from '../../shared/pipeline/ingest-upload.ts';
+import { runJob } from '../../shared/pipeline/run-job.ts';
 import type { Job } from '../../shared/planning/job.ts';
 import type { JobQueue } from '../../shared/ports/job-queue.ts';
 import { type Harness, startHarness, tinyImage, writeDrop } from '../support/pipeline-harness.ts';
@@ -95,6 +96,27 @@ describe('ingest: whichever upload completes a pair plans its jobs', () => {
     });
     expect(again).toMatchObject({ status: 'skipped' });
     expect(published).toHaveLength(1);
+  });
+
+  it("a folder sidecar's job for an image that then gets its own sidecar is not run (not paid twice)", async () => {
+    const { published, upload } = await setup();
+    await upload({ 'f/cat.png': await tinyImage() });
+    await upload({ 'f/_edit.json': { prompt: 'folder look' } });
+    await upload({ 'f/cat.png.edit.json': { prompt: 'its own look' } });
+    expect(published.map((j) => j.sidecar.kind).sort()).toEqual(['folder', 'image']);
+    const h = harness;
+    if (!h) throw new Error('no harness');
+    const results = await Promise.all(
+      published.map((job) => runJob(h.worker, job, { messageId: job.jobId, attempt: 1 })),
+    );
+    const byKind = Object.fromEntries(published.map((job, i) => [job.sidecar.kind, results[i]]));
+    expect(byKind.image?.status).toBe('succeeded');
+    expect(byKind.folder).toMatchObject({
+      status: 'failed',
+      record: { error: { code: 'JOB_SUPERSEDED' } },
+    });
+    expect(h.standIn.stats().totalCalls).toBe(1);
+    expect(h.standIn.stats().calls[0]?.prompt).toBe('its own look');
   });
 
   it('a folder sidecar before and after its images plans each image once per trigger', async () => {
