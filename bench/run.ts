@@ -101,19 +101,33 @@ async function main() {
     }
   }
   const durationMs = performance.now() - started;
+  const here = (name: string) => fileURLToPath(new URL(name, import.meta.url));
+  // --only re-measures some rows: the others are kept from the last results, in table order.
+  const kept = only ? await earlierRows(here('results.json'), only) : [];
+  const order = (row: BenchRow) => ROWS.findIndex((r) => r.id === row.id);
+  rows.splice(0, rows.length, ...[...kept, ...rows].sort((a, b) => order(a) - order(b)));
   const meta = {
     startedAt: startedAt.toISOString(),
     durationMs,
     environment: env,
     ...(only ? { only } : {}),
   };
-  const here = (name: string) => fileURLToPath(new URL(name, import.meta.url));
   await writeFile(here('RESULTS.md'), renderMarkdown(rows, meta));
   await writeFile(here('results.json'), `${JSON.stringify({ ...meta, rows }, null, 2)}\n`);
   await formatWithBiome([here('RESULTS.md'), here('results.json')], log);
   process.stdout.write(await readFile(here('RESULTS.md'), 'utf8'));
   log(`wrote bench/RESULTS.md and bench/results.json in ${(durationMs / 1000).toFixed(0)} s`);
   if (errors > 0) process.exitCode = 1;
+}
+
+/** Rows of the last results.json whose ids are not being re-measured (none if there is none). */
+async function earlierRows(file: string, remeasured: readonly string[]): Promise<BenchRow[]> {
+  try {
+    const earlier = JSON.parse(await readFile(file, 'utf8')) as { rows?: BenchRow[] };
+    return (earlier.rows ?? []).filter((row) => !remeasured.includes(row.id));
+  } catch {
+    return [];
+  }
 }
 
 await main();
