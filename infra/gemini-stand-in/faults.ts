@@ -64,8 +64,8 @@ export function requestKey(model: string, texts: readonly string[]): string {
 
 /** Directives found in a prompt. */
 export interface Directives {
-  /** Statuses the first calls of a request fail with, in order. */
-  fail: number[];
+  /** What the first calls of a request get, in order: an HTTP status or an outcome (e.g. hang). */
+  fail: Array<number | FaultOutcome>;
   always?: number;
   /** RetryInfo delay on 429s, Google's duration format ("2s", "1.5s"). */
   retryDelay: string;
@@ -110,7 +110,7 @@ export function parseDirectives(text: string): Directives {
         directives.fail = value
           .split(',')
           .filter((s) => s.trim() !== '')
-          .map(parseStatus);
+          .map((item) => FAULT_OUTCOMES.find((o) => o === item.trim()) ?? parseStatus(item));
         break;
       case 'always':
         directives.always = parseStatus(value);
@@ -149,8 +149,9 @@ export class DirectiveFaults {
   faultFor(key: string, directives: Directives): Fault | undefined {
     const attempt = this.seen.get(key) ?? 0;
     this.seen.set(key, attempt + 1);
-    const failStatus = directives.fail[attempt];
-    const status = failStatus ?? directives.always;
+    const first = directives.fail[attempt];
+    if (typeof first === 'string') return { outcome: first };
+    const status = first ?? directives.always;
     if (status !== undefined) return { status, retryDelay: directives.retryDelay };
     if (directives.outcome) return { outcome: directives.outcome };
     return undefined;

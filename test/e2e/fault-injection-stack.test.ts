@@ -9,7 +9,8 @@ import { readRecords, waitFor, withoutGeminiCredentials } from '../support/stack
 /**
  * The fault-injection suite on the emulator stack: 208 jobs in one manifest, uploaded to the
  * watched folder, planned by the ingest process, pushed by the real Pub/Sub emulator to the worker
- * process (retry and dead-letter policies), with faults asked for by directives in the prompts.
+ * process (dead-letter policy), with faults asked for by directives in the prompts: HTTP errors,
+ * hangs past the timeout, malformed and truncated bodies, blocked and empty answers.
  */
 
 const available = pubsubEmulatorAvailable();
@@ -29,7 +30,11 @@ const CYCLE: Array<{ directive: string; retries: number; code?: string; calls?: 
   { directive: '[standin:outcome=text-only]', retries: 0, code: 'MODEL_TEXT_ONLY' },
   { directive: '[standin:outcome=empty-candidates]', retries: 0, code: 'MODEL_NO_IMAGE' },
   { directive: '[standin:always=500]', retries: 0, code: 'DEAD_LETTERED', calls: MAX_DELIVERIES },
-  ...Array.from({ length: 6 }, () => ({ directive: '', retries: 0 })),
+  // A hang past the worker's model timeout, a body that is not JSON, a JSON body cut in half.
+  { directive: '[standin:fail=hang]', retries: 1 },
+  { directive: '[standin:fail=malformed]', retries: 1 },
+  { directive: '[standin:fail=truncated,503]', retries: 2 },
+  ...Array.from({ length: 3 }, () => ({ directive: '', retries: 0 })),
 ];
 const cycleOf = (index: number) => CYCLE[index % CYCLE.length] as (typeof CYCLE)[number];
 
@@ -40,7 +45,12 @@ beforeAll(async () => {
   if (!available.ok) return;
   stack = await startStack({
     pollMs: 100,
-    env: { ...withoutGeminiCredentials(process.env), LOG_LEVEL: 'warn' },
+    env: {
+      ...withoutGeminiCredentials(process.env),
+      LOG_LEVEL: 'warn',
+      // The hanging calls end here (the default is 120 s).
+      BANANAFLOW_MODEL_TIMEOUT_MS: '3000',
+    },
     maxDeliveryAttempts: MAX_DELIVERIES,
     print: (line) => lines.push(line),
     onFunctionLine: (fn, line) => lines.push(`[${fn}] ${line}`),
@@ -102,5 +112,17 @@ describe.skipIf(!available.ok)(`fault injection on the emulator stack: ${JOBS} j
     ).total;
     const recorded = records.reduce((sum, r) => sum + (r.cost?.total ?? 0), 0);
     expect(recorded).toBeCloseTo(billed, 6);
+    // One result event per job (nothing crashed here, so none was sent twice).
+    const jobIds = new Set(records.map((r) => r.jobId));
+    const events = await waitFor(
+      `${JOBS} result events`,
+      async () => {
+        const mine = stack.results().filter((e) => jobIds.has(e.jobId));
+        return mine.length >= JOBS ? mine : undefined;
+      },
+      { deadlineMs: 30_000, lines },
+    );
+    expect(events).toHaveLength(JOBS);
+    expect(new Set(events.map((e) => e.jobId)).size).toBe(JOBS);
   }, 300_000);
 });

@@ -55,6 +55,18 @@ describe('DirectiveFaults', () => {
     expect(faults.faultFor('key-a', directives)).toEqual({ status: 429, retryDelay: '3s' });
   });
 
+  it('takes outcomes as one-off faults too (hang, malformed, truncated), in order', () => {
+    const faults = new DirectiveFaults();
+    const directives = parseDirectives('[standin:fail=hang,500,truncated]');
+    expect([1, 2, 3, 4].map(() => faults.faultFor('k', directives))).toEqual([
+      { outcome: 'hang' },
+      { status: 500, retryDelay: '1s' },
+      { outcome: 'truncated' },
+      undefined,
+    ]);
+    expect(() => parseDirectives('[standin:fail=hung]')).toThrow(/not an HTTP error status/);
+  });
+
   it('fails every call with always=, and fails before an outcome', () => {
     const faults = new DirectiveFaults();
     const always = parseDirectives('[standin:always=500]');
