@@ -484,7 +484,8 @@ function errnoCode(error: unknown): string | undefined {
 
 function isMissing(error: unknown): boolean {
   const code = errnoCode(error);
-  return code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR';
+  // A name too long for the local disk (255 bytes a segment) cannot exist on it either.
+  return code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR' || code === 'ENAMETOOLONG';
 }
 
 function notFound(bucket: string, name: string, generation: string | undefined): BananaError {

@@ -75,6 +75,9 @@ export interface ErrorRecord {
   runId: string;
   /** The file the problem is about (a sidecar or an input). */
   file?: string;
+  /** The sidecar that planned the job, and the field of it naming `file` when that is known. */
+  sidecar?: string;
+  field?: string;
   error: SerializedError;
   mode?: Job['mode'];
   model?: string;

@@ -319,42 +319,78 @@ async function loadInputs(
   model: ModelInfo,
 ): Promise<Array<{ ref: Job['inputs'][number]; prepared: PreparedInput }>> {
   const loaded = [];
-  for (const ref of job.inputs) {
-    let bytes: Buffer;
+  for (const [index, ref] of job.inputs.entries()) {
     try {
-      ({ bytes } = await deps.store.read(ref.bucket, ref.name, {
-        maxBytes: deps.limits.maxInputBytes,
-        generation: ref.generation,
-      }));
+      loaded.push({ ref, prepared: await loadInput(deps, ref, model) });
     } catch (error) {
-      const e = toBananaError(error);
-      if (e.code === 'STORAGE_NOT_FOUND') {
-        throw new BananaError({
-          code: 'INPUT_MISSING',
-          message: `${ref.name} (generation ${ref.generation}) no longer exists.`,
-          fix: 'The input was replaced or deleted after planning; a new upload plans a new job.',
-          details: { file: ref.name },
-        });
-      }
-      if (e.code === 'INPUT_TOO_LARGE') {
-        throw new BananaError({
-          code: 'INPUT_TOO_LARGE',
-          message: `${ref.name} is over the ${deps.limits.maxInputBytes}-byte input limit.`,
-          fix: 'Upload a smaller file (the model uses at most a few megapixels).',
-          details: { file: ref.name, ...e.details },
-        });
-      }
-      throw e;
+      throw naming(toBananaError(error), job, index);
     }
-    const prepared = await prepareInput(bytes, {
-      name: ref.name,
-      maxPixels: deps.limits.maxInputPixels,
-      longEdgePx: model.inputLongEdgePx,
-      acceptedMimeTypes: model.inputMimeTypes,
-    });
-    loaded.push({ ref, prepared });
   }
   return loaded;
+}
+
+/** The sidecar field that names a job's input, e.g. `jobs[2].references[0]` (none for the image). */
+export function inputField(job: Job, index: number): string | undefined {
+  const ref = job.inputs[index];
+  if (!ref) return undefined;
+  const position = job.inputs.slice(0, index).filter((i) => i.role === ref.role).length;
+  if (job.sidecar.kind !== 'manifest') {
+    return ref.role === 'reference' ? `references[${position}]` : undefined;
+  }
+  return `jobs[${job.jobIndex}].${ref.role === 'reference' ? 'references' : 'inputs'}[${position}]`;
+}
+
+/** An input's error, saying which sidecar and field named the file (so the fix is findable). */
+function naming(error: BananaError, job: Job, index: number): BananaError {
+  if (error.retryable) return error;
+  const field = inputField(job, index);
+  const where = `${field ? `${field} in ` : ''}${job.sidecar.name}`;
+  return new BananaError({
+    code: error.code,
+    message: `${error.message} (named by ${where})`,
+    ...(error.fix ? { fix: error.fix } : {}),
+    details: { ...error.details, sidecar: job.sidecar.name, ...(field ? { field } : {}) },
+    cause: error,
+  });
+}
+
+async function loadInput(
+  deps: WorkerDeps,
+  ref: Job['inputs'][number],
+  model: ModelInfo,
+): Promise<PreparedInput> {
+  let bytes: Buffer;
+  try {
+    ({ bytes } = await deps.store.read(ref.bucket, ref.name, {
+      maxBytes: deps.limits.maxInputBytes,
+      generation: ref.generation,
+    }));
+  } catch (error) {
+    const e = toBananaError(error);
+    if (e.code === 'STORAGE_NOT_FOUND') {
+      throw new BananaError({
+        code: 'INPUT_MISSING',
+        message: `${ref.name} (generation ${ref.generation}) no longer exists.`,
+        fix: 'The input was replaced or deleted after planning; a new upload plans a new job.',
+        details: { file: ref.name },
+      });
+    }
+    if (e.code === 'INPUT_TOO_LARGE') {
+      throw new BananaError({
+        code: 'INPUT_TOO_LARGE',
+        message: `${ref.name} is over the ${deps.limits.maxInputBytes}-byte input limit.`,
+        fix: 'Upload a smaller file (the model uses at most a few megapixels).',
+        details: { file: ref.name, ...e.details },
+      });
+    }
+    throw e;
+  }
+  return prepareInput(bytes, {
+    name: ref.name,
+    maxPixels: deps.limits.maxInputPixels,
+    longEdgePx: model.inputLongEdgePx,
+    acceptedMimeTypes: model.inputMimeTypes,
+  });
 }
 
 /**

@@ -51,6 +51,8 @@ export async function writeErrorRecord(
     jobId: job.jobId,
     runId: job.runId,
     ...(typeof failure.details.file === 'string' ? { file: failure.details.file } : {}),
+    sidecar: deps.uriOf(job.sidecar.bucket, job.sidecar.name),
+    ...(typeof failure.details.field === 'string' ? { field: failure.details.field } : {}),
     error: serializeError(failure),
     mode: job.mode,
     model: job.model,

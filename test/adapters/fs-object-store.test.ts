@@ -33,6 +33,14 @@ describe('FsObjectStore specifics', () => {
     expect(await rejectionCode(store.stat('output', 'a.png'))).toBe('CONFIG_INVALID');
   });
 
+  it('reports a name too long for the disk as missing (it cannot exist), not as an error', async () => {
+    const long = `${'写真'.repeat(43)}.png.edit.json`; // over 255 bytes in UTF-8
+    expect(Buffer.byteLength(long)).toBeGreaterThan(255);
+    expect(await store.stat('input', long)).toBeUndefined();
+    expect(await rejectionCode(store.read('input', long))).toBe('STORAGE_NOT_FOUND');
+    await store.delete('input', long);
+  });
+
   it('rejects names that would leave the bucket folder, and writes nothing outside it', async () => {
     for (const name of [
       '../escape.png',

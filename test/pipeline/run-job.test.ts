@@ -159,6 +159,49 @@ describe('a job is paid once', () => {
   });
 });
 
+describe('input problems', () => {
+  it.each([
+    [
+      'a reference of a per-image sidecar',
+      { 'cat.png.edit.json': { prompt: 'x', references: ['ok.png', 'empty.jpg'] } },
+      'cat.png.edit.json',
+      'references[1]',
+    ],
+    [
+      'an input of a manifest job',
+      {
+        'm.jobs.json': {
+          jobs: [{ prompt: 'a' }, { prompt: 'b', inputs: ['ok.png', 'empty.jpg'] }],
+        },
+      },
+      'm.jobs.json',
+      'jobs[1].inputs[1]',
+    ],
+  ])('name the sidecar and the field of %s', async (_what, sidecars, sidecar, field) => {
+    harness = await startHarness();
+    await writeDrop(harness.dropDir, {
+      'cat.png': await tinyImage(),
+      'ok.png': await tinyImage(),
+      'empty.jpg': Buffer.alloc(0),
+      ...sidecars,
+    });
+    const jobs = await harness.plan();
+    const job = jobs.find((j) => j.inputs.some((i) => i.name === 'empty.jpg'));
+    if (!job) throw new Error('no job uses empty.jpg');
+    const result = await runJob(harness.worker, job, delivery());
+    expect(result.status).toBe('failed');
+    if (result.status !== 'failed') return;
+    expect(result.record).toMatchObject({
+      file: 'empty.jpg',
+      field,
+      sidecar: `input://${sidecar}`,
+      error: { code: 'INPUT_EMPTY' },
+    });
+    expect(result.record.error.message).toContain(`named by ${field} in ${sidecar}`);
+    expect(harness.standIn.stats().totalCalls).toBe(0);
+  });
+});
+
 describe('model outcomes', () => {
   it('retries a 429 after the delay the model asked for, then succeeds', async () => {
     harness = await startHarness();
