@@ -170,16 +170,7 @@ export class JobState {
 
   /** The latest checkpoint of this job's refinement, when a step was answered before. */
   async loadCheckpoint(): Promise<ConversationCheckpoint | undefined> {
-    try {
-      const { bytes } = await this.store.read(
-        this.bucket,
-        stateName(this.jobId, 'conversation.json'),
-      );
-      return JSON.parse(bytes.toString('utf8')) as ConversationCheckpoint;
-    } catch (error) {
-      if (isStorageError(error, 'STORAGE_NOT_FOUND')) return undefined;
-      throw error;
-    }
+    return this.readJson<ConversationCheckpoint>('conversation.json');
   }
 
   async saveLastError(error: SerializedError, attempt: number): Promise<void> {
@@ -192,16 +183,7 @@ export class JobState {
   }
 
   async loadLastError(): Promise<(SerializedError & { attempt: number }) | undefined> {
-    try {
-      const { bytes } = await this.store.read(
-        this.bucket,
-        stateName(this.jobId, 'last-error.json'),
-      );
-      return JSON.parse(bytes.toString('utf8'));
-    } catch (error) {
-      if (isStorageError(error, 'STORAGE_NOT_FOUND')) return undefined;
-      throw error;
-    }
+    return this.readJson<SerializedError & { attempt: number }>('last-error.json');
   }
 
   /**
@@ -237,14 +219,16 @@ export class JobState {
 
   /** Usage billed by earlier failed attempts (zero when there were none). */
   async loadBilledUsage(): Promise<Usage> {
+    return (await this.readJson<Usage>('billed-usage.json')) ?? { ...ZERO_USAGE };
+  }
+
+  /** A state file's JSON, or undefined when it does not exist. */
+  private async readJson<T>(file: string): Promise<T | undefined> {
     try {
-      const { bytes } = await this.store.read(
-        this.bucket,
-        stateName(this.jobId, 'billed-usage.json'),
-      );
-      return JSON.parse(bytes.toString('utf8')) as Usage;
+      const { bytes } = await this.store.read(this.bucket, stateName(this.jobId, file));
+      return JSON.parse(bytes.toString('utf8')) as T;
     } catch (error) {
-      if (isStorageError(error, 'STORAGE_NOT_FOUND')) return { ...ZERO_USAGE };
+      if (isStorageError(error, 'STORAGE_NOT_FOUND')) return undefined;
       throw error;
     }
   }
