@@ -12,6 +12,7 @@ import {
   type DeliveryResult,
   handleJobDelivery,
 } from '../../shared/pipeline/handle-job-delivery.ts';
+import { JobState } from '../../shared/pipeline/job-state.ts';
 import { type DropPlan, planDrop } from '../../shared/pipeline/plan-drop.ts';
 import type { PlannerDeps } from '../../shared/pipeline/plan-sidecar.ts';
 import { recordDeadLetter } from '../../shared/pipeline/record-dead-letter.ts';
@@ -255,17 +256,17 @@ export async function runDrop(options: RunDropOptions): Promise<RunSummary> {
     options.onJobDone?.(row, progress);
   };
 
-  const retried = await clearRerunnableFailures(store, plan.jobs);
+  const refused =
+    options.maxUsd !== undefined && plan.estimatedCostUsd > options.maxUsd
+      ? `estimated $${plan.estimatedCostUsd.toFixed(4)} exceeds --max-usd $${options.maxUsd}`
+      : undefined;
+  // Only a run that goes ahead clears the failures it will try again.
+  const retried = refused ? 0 : await clearRerunnableFailures(store, plan.jobs);
   if (retried > 0) {
     options.log.info('trying again the jobs an earlier run dead-lettered or did not start', {
       jobs: retried,
     });
   }
-
-  const refused =
-    options.maxUsd !== undefined && plan.estimatedCostUsd > options.maxUsd
-      ? `estimated $${plan.estimatedCostUsd.toFixed(4)} exceeds --max-usd $${options.maxUsd}`
-      : undefined;
   if (!refused) {
     queue.consume(
       async (delivery: JobDelivery) => {
@@ -403,6 +404,8 @@ async function clearRerunnableFailures(store: ObjectStore, jobs: readonly Job[])
     const code = earlier.error.code;
     if (code === 'DEAD_LETTERED' || earlier.error.details?.notStarted === true) {
       await store.delete(job.output.bucket, outputNames(job.output.base, job.output.format).error);
+      // Its next result is a new one, to be announced again.
+      await new JobState(store, job.output.bucket, job.jobId).forgetAnnounced();
       cleared++;
     }
   }

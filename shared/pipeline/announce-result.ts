@@ -16,7 +16,6 @@ interface AnnounceDeps {
   store: ObjectStore;
   queue: JobQueue;
   log: Logger;
-  now: () => Date;
   uriOf: (bucket: string, name: string) => string;
 }
 
@@ -37,9 +36,9 @@ export async function announceIfMissed(
   recordName: string,
 ): Promise<void> {
   const state = new JobState(deps.store, bucket, jobId);
+  // Even under a live claim: its holder may have died between the record and the event, and its
+  // lease outlasts the redeliveries. At worst the event goes out twice.
   if (await state.wasAnnounced()) return;
-  // A live claim means its holder is about to announce (or has the record half-way): leave it.
-  if (await state.claimIsLive(deps.now())) return;
   const { bytes } = await deps.store.read(bucket, recordName, { maxBytes: 1 << 20 });
   const event = eventFromRecord(JSON.parse(bytes.toString('utf8')), deps.uriOf(bucket, recordName));
   if (!event) return;

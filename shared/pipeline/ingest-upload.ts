@@ -106,27 +106,40 @@ export async function ingestUpload(
 
   const plans: SidecarPlan[] = [];
   const stillWaiting = new Set<string>();
-  for (const target of targets) {
+  const planTarget = async (target: (typeof targets)[number]) => {
     const objects = await indexObjects(deps.store, deps.inputBucket, folderOf(target.name), log);
     // The sidecar may have been replaced since this event: its newer event plans the newer version.
     const current = objects.get(target.name);
-    if (!current) continue;
+    if (!current) return undefined;
     if (target.generation && current.generation !== target.generation) {
       log.info('a newer version of this sidecar exists; its own event plans it', {
         sidecar: target.name,
       });
-      continue;
+      return undefined;
     }
-    const plan = await planSidecar(
+    return planSidecar(
       deps,
       { ...target, generation: current.generation },
       { runId, objects, missingInputs: 'wait' },
     );
-    plans.push(plan);
-    if (plan.waitingFor.length > 0) {
+  };
+  for (const target of targets) {
+    let plan = await planTarget(target);
+    // An awaited input whose upload was ingested between our listing and our marker found no
+    // marker, so it planned nothing: once the marker is written, look for such inputs and replan.
+    for (let round = 0; plan && plan.waitingFor.length > 0 && round < 3; round++) {
       await waiting.remember(plan.sidecar, target.kind, plan.waitingFor);
-      if (plan.waitingFor.includes(object.name)) stillWaiting.add(plan.sidecar);
+      const arrived = await Promise.all(
+        plan.waitingFor.map((name) => deps.store.stat(deps.inputBucket, name)),
+      );
+      if (!arrived.some(Boolean)) break;
+      plan = await planTarget(target);
     }
+    if (!plan) continue;
+    if (plan.waitingFor.length > 0)
+      await waiting.remember(plan.sidecar, target.kind, plan.waitingFor);
+    plans.push(plan);
+    if (plan.waitingFor.includes(object.name)) stillWaiting.add(plan.sidecar);
   }
   const jobs = plans.flatMap((p) => p.jobs);
   await deps.queue.publishJobs(jobs);

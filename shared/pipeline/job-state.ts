@@ -152,6 +152,11 @@ export class JobState {
     await this.writeIfAbsent('announced', Buffer.alloc(0), 'application/octet-stream');
   }
 
+  /** For a job run again after a failure (local reruns): its next result is announced anew. */
+  async forgetAnnounced(): Promise<void> {
+    await this.store.delete(this.bucket, stateName(this.jobId, 'announced'));
+  }
+
   async wasAnnounced(): Promise<boolean> {
     return (await this.store.stat(this.bucket, stateName(this.jobId, 'announced'))) !== undefined;
   }
@@ -220,6 +225,16 @@ export class JobState {
   /** Usage billed by earlier failed attempts (zero when there were none). */
   async loadBilledUsage(): Promise<Usage> {
     return (await this.readJson<Usage>('billed-usage.json')) ?? { ...ZERO_USAGE };
+  }
+
+  /**
+   * What a job that ends in failure was billed for over all its deliveries: usage counted as
+   * billed (failed attempts), plus the model's persisted answer, or else the steps kept in the
+   * refinement's checkpoint.
+   */
+  async spentSoFar(): Promise<Usage> {
+    const answered = (await this.loadModelResult())?.usage ?? (await this.loadCheckpoint())?.usage;
+    return addUsage(await this.loadBilledUsage(), answered ?? ZERO_USAGE);
   }
 
   /** A state file's JSON, or undefined when it does not exist. */

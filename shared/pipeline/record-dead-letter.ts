@@ -1,4 +1,4 @@
-import { addUsage, costFromUsage, ZERO_USAGE } from '../catalog/cost.ts';
+import { costFromUsage } from '../catalog/cost.ts';
 import { BananaError } from '../errors.ts';
 import { jobSchema } from '../planning/job.ts';
 import { outputNames } from '../planning/output-names.ts';
@@ -54,10 +54,8 @@ export async function recordDeadLetter(
         : 'Check the last failure above; once it is fixed, upload the sidecar again to re-plan the job.',
     details: { attempts: delivery.attempt, ...(last ? { lastError: last } : {}) },
   });
-  // Failed attempts may still have been billed: usage counted as billed, plus the answered steps
-  // of a refinement kept in its checkpoint (a later rerun going on from it records them again).
-  const checkpoint = await state.loadCheckpoint();
-  const billed = addUsage(await state.loadBilledUsage(), checkpoint?.usage ?? ZERO_USAGE);
+  // Failed attempts may still have been billed (answered steps of a refinement, say).
+  const billed = await state.spentSoFar();
   const model = deps.catalog.resolve(job.model);
   const record = await writeErrorRecord(
     deps,

@@ -130,7 +130,7 @@ export async function runJob(
       });
       throw failure;
     }
-    const billed = await state.loadBilledUsage().catch(() => undefined);
+    const billed = await state.spentSoFar().catch(() => undefined);
     const record = await writeErrorRecord(
       deps,
       job,
@@ -185,12 +185,10 @@ async function processClaimedJob(
     try {
       outcome = await callModel(deps, job, model, inputs, log, { resume, progress, keep });
     } catch (error) {
-      // Stopped between steps (the cost cap, a failed checkpoint write): steps were billed. A final
-      // failure records all of them; a retry goes on from the checkpoint, so only the rest counts.
-      const billed = toBananaError(error).retryable
-        ? subtractUsage(progress.spent, progress.checkpointed)
-        : progress.spent;
-      if (billed.totalTokens > 0) await state.addBilledUsage(billed);
+      // Stopped between steps (the cost cap, a failed checkpoint write): what was billed beyond the
+      // checkpoint is kept; the checkpoint's own steps are counted from the checkpoint.
+      const unkept = subtractUsage(progress.spent, progress.checkpointed);
+      if (unkept.totalTokens > 0) await state.addBilledUsage(unkept);
       throw error;
     }
     if (isRetryable(outcome)) {

@@ -98,6 +98,41 @@ describe('ingest: whichever upload completes a pair plans its jobs', () => {
     expect(published).toHaveLength(1);
   });
 
+  it('a reference ingested while its sidecar is being planned (before the waiting marker) still plans the job', async () => {
+    const { deps, published, upload } = await setup();
+    await upload({ 'cat.png': await tinyImage() });
+    const h = harness;
+    if (!h) throw new Error('no harness');
+    // The reference lands, and its event is ingested, right between the sidecar's listing and
+    // the moment the sidecar's ingest writes its waiting marker.
+    let raced = false;
+    const racing: IngestDeps = {
+      ...deps,
+      store: {
+        ...deps.store,
+        stat: deps.store.stat.bind(deps.store),
+        read: deps.store.read.bind(deps.store),
+        list: deps.store.list.bind(deps.store),
+        delete: deps.store.delete.bind(deps.store),
+        write: async (bucket, name, bytes, options) => {
+          if (!raced && name.startsWith('_bananaflow/waiting/')) {
+            raced = true;
+            await upload({ 'style.png': await tinyImage('png', 16, 16, '#f0f') });
+          }
+          return deps.store.write(bucket, name, bytes, options);
+        },
+      },
+    };
+    await writeDrop(h.dropDir, {
+      'cat.png.edit.json': { prompt: 'in this style', references: ['style.png'] },
+    });
+    const info = await h.store.stat('input', 'cat.png.edit.json');
+    if (!info) throw new Error('sidecar not written');
+    await ingestUpload(racing, { bucket: 'input', name: info.name, generation: info.generation });
+    expect(raced).toBe(true);
+    expect(inputsOf(published)).toEqual(['cat.png+style.png']);
+  });
+
   it("a folder sidecar's job for an image that then gets its own sidecar is not run (not paid twice)", async () => {
     const { published, upload } = await setup();
     await upload({ 'f/cat.png': await tinyImage() });

@@ -115,4 +115,31 @@ describe('checkpoints', () => {
     expect(result.record.usage).toEqual(harness.standIn.stats().usage);
     expect(result.record.usage?.totalTokens).toBeGreaterThan(0);
   });
+
+  it('a job that ends for good before going on still records the steps its checkpoint holds', async () => {
+    const harness = await startHarness();
+    harnesses.push(harness);
+    await writeDrop(harness.dropDir, {
+      'f/cat.png': await tinyImage(),
+      'f/_edit.json': { steps: STEPS.slice(0, 2) },
+    });
+    const [job] = await harness.plan();
+    if (!job) throw new Error('no job planned');
+    harness.standIn.setFaults((callNumber) => (callNumber === 2 ? { status: 503 } : undefined));
+    await expect(runJob(harness.worker, job, delivery(1))).rejects.toMatchObject({
+      code: 'MODEL_TRANSIENT',
+    });
+    // Meanwhile the image got its own sidecar: the folder job ends without calling the model.
+    await writeDrop(harness.dropDir, { 'f/cat.png.edit.json': { prompt: 'its own' } });
+    const result = await runJob(harness.worker, job, delivery(2));
+    expect(result).toMatchObject({
+      status: 'failed',
+      record: { error: { code: 'JOB_SUPERSEDED' } },
+    });
+    if (result.status !== 'failed') return;
+    expect(harness.standIn.stats().totalCalls).toBe(2);
+    // Step 1 was billed (kept in the checkpoint): the record says so.
+    expect(result.record.usage).toEqual(harness.standIn.stats().usage);
+    expect(result.record.cost?.total).toBeGreaterThan(0);
+  });
 });

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { BananaError } from '../../shared/errors.ts';
 import { handleJobDelivery } from '../../shared/pipeline/handle-job-delivery.ts';
+import { JobState } from '../../shared/pipeline/job-state.ts';
 import { recordDeadLetter } from '../../shared/pipeline/record-dead-letter.ts';
 import { runJob } from '../../shared/pipeline/run-job.ts';
 import { failingWrites } from '../support/failing-store.ts';
@@ -79,6 +80,31 @@ describe('a job is paid once', () => {
     ]);
     expect(harness.queue.results[0]?.costUsd).toBeGreaterThan(0);
     expect(harness.standIn.stats().totalCalls).toBe(1);
+  });
+
+  it('sends the missed result event even while a dead worker still holds the claim', async () => {
+    harness = await startHarness();
+    const job = await oneJob(harness);
+    const queue = harness.worker.queue;
+    const worker = {
+      ...harness.worker,
+      queue: {
+        publishJobs: queue.publishJobs.bind(queue),
+        publishResult: async () => {
+          throw new BananaError({ code: 'INTERNAL', message: 'publish failed', retryable: true });
+        },
+      },
+    };
+    await expect(runJob(worker, job, delivery(1))).rejects.toMatchObject({ retryable: true });
+    // As if that worker had died right after writing the record: its claim outlives redeliveries.
+    const claim = await new JobState(harness.store, job.output.bucket, job.jobId).claim(
+      { owner: 'dead-worker', messageId: 'm-1', attempt: 1 },
+      new Date(),
+      600_000,
+    );
+    expect(claim.ok).toBe(true);
+    expect((await runJob(harness.worker, job, delivery(2))).status).toBe('duplicate');
+    expect(harness.queue.results.map((r) => r.jobId)).toEqual([job.jobId]);
   });
 
   it('calls the model once when the same job is delivered many times at once', async () => {

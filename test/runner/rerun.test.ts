@@ -25,8 +25,11 @@ afterEach(async () => {
   standIn = undefined;
 });
 
-async function run(dropDir: string, outDir: string, s: GeminiStandIn) {
-  return runDrop({
+const run = (dropDir: string, outDir: string, s: GeminiStandIn) =>
+  runDrop(runOptions(dropDir, outDir, s));
+
+function runOptions(dropDir: string, outDir: string, s: GeminiStandIn) {
+  return {
     dropDir,
     outDir,
     model: createGeminiImageModel({
@@ -39,7 +42,7 @@ async function run(dropDir: string, outDir: string, s: GeminiStandIn) {
     maxAttempts: 2,
     minBackoffMs: 1,
     maxBackoffMs: 5,
-  });
+  };
 }
 
 describe('a rerun of a drop', () => {
@@ -69,6 +72,15 @@ describe('a rerun of a drop', () => {
       failedByCode: { DEAD_LETTERED: 1, MODEL_BLOCKED_OUTPUT: 1 },
     });
     const firstCalls = s.stats().totalCalls;
+
+    // A rerun refused by --max-usd changes nothing: the failures stay recorded.
+    const refused = await runDrop({
+      ...runOptions(drop, out, s),
+      maxUsd: 0.000001,
+    });
+    expect(refused.refused).toBeDefined();
+    expect(refused.retriedFromEarlierRuns).toBe(0);
+    expect(s.stats().totalCalls).toBe(firstCalls);
 
     // The outage is over.
     s.setFaults(undefined);
