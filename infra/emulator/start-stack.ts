@@ -93,7 +93,7 @@ export interface Stack {
 /** Starts the whole stack; on failure, whatever already started is stopped again. */
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const print = options.print ?? ((line: string) => console.log(line));
-  const projectId = options.projectId ?? 'bananaflow-local';
+  let projectId = options.projectId ?? 'bananaflow-local';
   const baseEnv = options.env ?? process.env;
   const topics: TopicNames = {
     jobs: 'bananaflow-jobs',
@@ -126,6 +126,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     const backend = geminiBackend(config);
     let standIn: GeminiStandIn | undefined;
     const modelEnv: NodeJS.ProcessEnv = {};
+    // Vertex AI reads GOOGLE_CLOUD_PROJECT too: the emulator's topics then live in that project
+    // (the emulator takes any), so the functions call Vertex in the user's project.
+    if (!options.projectId && backend?.kind === 'vertex-ai') projectId = backend.project;
     if (backend) {
       print(
         `Gemini: REAL ${backend.kind === 'vertex-ai' ? `Vertex AI (project ${backend.project})` : 'Gemini API'} from your environment. Every job spends money.`,
