@@ -48,8 +48,9 @@ export async function recordDeadLetter(
     message: `Gave up after ${delivery.attempt} delivery attempts${
       last ? `; the last failure was ${last.code}: ${last.message}` : ''
     }.`,
-    fix:
-      last?.code === 'MODEL_QUOTA'
+    fix: !last
+      ? 'The worker recorded no failure for this job, so it failed before running it: check the worker logs (CONFIG_INVALID names missing settings such as the Gemini credentials), fix that, then upload the sidecar again.'
+      : last.code === 'MODEL_QUOTA'
         ? 'The Gemini quota was exhausted: lower worker concurrency or max instances, or raise the quota, then upload the sidecar again.'
         : 'Check the last failure above; once it is fixed, upload the sidecar again to re-plan the job.',
     details: { attempts: delivery.attempt, ...(last ? { lastError: last } : {}) },

@@ -307,6 +307,17 @@ describe('model outcomes', () => {
     expect(h.queue.stats.deadLettered).toBe(1);
   });
 
+  it('says to look at the worker logs when a dead-lettered job never reached the worker', async () => {
+    harness = await startHarness();
+    const job = await oneJob(harness);
+    const result = await recordDeadLetter(harness.worker, { job, messageId: 'm', attempt: 5 });
+    expect(result).toMatchObject({
+      status: 'failed',
+      record: { error: { code: 'DEAD_LETTERED', fix: expect.stringContaining('worker logs') } },
+    });
+    expect(harness.standIn.stats().totalCalls).toBe(0);
+  });
+
   it('records an input that is not an image, naming the file', async () => {
     harness = await startHarness();
     await writeDrop(harness.dropDir, {
