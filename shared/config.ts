@@ -70,6 +70,12 @@ export const configSchema = z.object({
    * than the job's model calls at their timeout plus 5 s.
    */
   BANANAFLOW_LEASE_MS: intFromEnv(600_000),
+  /**
+   * Cloud worker: a retryable failure that says when to come back (a 429's RetryInfo, a job held by
+   * another delivery) is waited out, up to this, before the push is answered, so the redelivery
+   * never comes sooner than asked (the subscription's backoff adds to it). 0 turns it off.
+   */
+  BANANAFLOW_MAX_RETRY_WAIT_MS: z.coerce.number().int().nonnegative().default(30_000),
   /** Storage events older than this are dropped (ends retries of a poisoned event). */
   BANANAFLOW_MAX_EVENT_AGE_MS: intFromEnv(24 * 3600_000),
   BANANAFLOW_MAX_INPUT_BYTES: intFromEnv(50 * 1024 * 1024),

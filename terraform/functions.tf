@@ -113,6 +113,10 @@ resource "google_cloudfunctions2_function" "worker" {
       error_message = "model_timeout_seconds must be below worker_timeout_seconds, or the platform kills the worker before the model call times out."
     }
     precondition {
+      condition     = var.max_retry_wait_seconds < var.worker_timeout_seconds
+      error_message = "max_retry_wait_seconds must be below worker_timeout_seconds."
+    }
+    precondition {
       condition     = local.use_vertex || var.gemini_api_key_secret_id != null
       error_message = "gemini_backend = \"gemini-api\" needs gemini_api_key_secret_id."
     }

@@ -58,15 +58,16 @@ locals {
   } : {}
 
   worker_env = {
-    LOG_LEVEL                   = var.log_level
-    BANANAFLOW_INPUT_BUCKET     = google_storage_bucket.input.name
-    BANANAFLOW_OUTPUT_BUCKET    = google_storage_bucket.output.name
-    BANANAFLOW_RESULTS_TOPIC    = google_pubsub_topic.results.name
-    BANANAFLOW_MODEL            = var.model
-    BANANAFLOW_MODEL_TIMEOUT_MS = tostring(var.model_timeout_seconds * 1000)
-    BANANAFLOW_LEASE_MS         = tostring(local.lease_ms)
-    BANANAFLOW_MAX_INPUT_BYTES  = tostring(var.max_input_bytes)
-    BANANAFLOW_MAX_INPUT_PIXELS = tostring(var.max_input_pixels)
+    LOG_LEVEL                    = var.log_level
+    BANANAFLOW_INPUT_BUCKET      = google_storage_bucket.input.name
+    BANANAFLOW_OUTPUT_BUCKET     = google_storage_bucket.output.name
+    BANANAFLOW_RESULTS_TOPIC     = google_pubsub_topic.results.name
+    BANANAFLOW_MODEL             = var.model
+    BANANAFLOW_MODEL_TIMEOUT_MS  = tostring(var.model_timeout_seconds * 1000)
+    BANANAFLOW_LEASE_MS          = tostring(local.lease_ms)
+    BANANAFLOW_MAX_RETRY_WAIT_MS = tostring(var.max_retry_wait_seconds * 1000)
+    BANANAFLOW_MAX_INPUT_BYTES   = tostring(var.max_input_bytes)
+    BANANAFLOW_MAX_INPUT_PIXELS  = tostring(var.max_input_pixels)
   }
 
   dead_letter_env = {

@@ -304,6 +304,17 @@ variable "retry_max_backoff_seconds" {
   }
 }
 
+variable "max_retry_wait_seconds" {
+  type        = number
+  description = "The worker waits out the delay a retryable failure asks for (a 429's RetryInfo), up to this, before answering the push, so Pub/Sub never redelivers sooner than Gemini asked (0 turns it off; 0-120 s)."
+  default     = 30
+
+  validation {
+    condition     = var.max_retry_wait_seconds >= 0 && var.max_retry_wait_seconds <= 120 && floor(var.max_retry_wait_seconds) == var.max_retry_wait_seconds
+    error_message = "max_retry_wait_seconds must be a whole number between 0 and 120."
+  }
+}
+
 variable "max_delivery_attempts" {
   type        = number
   description = "Deliveries of a job before Pub/Sub moves it to the dead-letter topic (5-100). A push refused because every worker instance is busy counts as an attempt too, so keep it generous for large drops."

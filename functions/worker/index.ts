@@ -5,6 +5,7 @@ import { handleJobDelivery } from '../../shared/pipeline/handle-job-delivery.ts'
 import { countDelivery } from '../../shared/pipeline/job-state.ts';
 import { decodePubSubEvent } from '../pubsub-message.ts';
 import { createRuntime, once } from '../runtime.ts';
+import { waitOutRetryDelay } from './retry-wait.ts';
 import { workerDeps } from './worker-deps.ts';
 
 /**
@@ -13,10 +14,16 @@ import { workerDeps } from './worker-deps.ts';
  *
  * Returning acknowledges the message (HTTP 2xx); throwing answers 500 and Pub/Sub delivers it
  * again after the subscription's retry backoff, until the dead-letter policy's maximum attempts.
- * Push cannot honour a model's retryAfterMs: the subscription's retry policy alone sets the delay.
+ * A push cannot say when to come back, so a failure that asks for a delay (a 429's RetryInfo) is
+ * waited out first, up to BANANAFLOW_MAX_RETRY_WAIT_MS.
  */
 
-const deps = once(async () => workerDeps(await createRuntime('worker')));
+const deps = once(async () => {
+  const runtime = await createRuntime('worker');
+  return Object.assign(workerDeps(runtime), {
+    maxRetryWaitMs: runtime.config.BANANAFLOW_MAX_RETRY_WAIT_MS,
+  });
+});
 
 functions.cloudEvent('worker', async (event: CloudEvent<unknown>) => {
   const worker = await deps();
@@ -41,6 +48,14 @@ functions.cloudEvent('worker', async (event: CloudEvent<unknown>) => {
       worker.log.error('unexpected permanent failure; redelivering so the job is dead-lettered', {
         code: failure.code,
         error: failure.message,
+        messageId,
+      });
+    }
+    const waited = await waitOutRetryDelay(failure, worker.maxRetryWaitMs);
+    if (waited > 0) {
+      worker.log.info('waited out the retry delay asked for before answering', {
+        code: failure.code,
+        waitedMs: waited,
         messageId,
       });
     }

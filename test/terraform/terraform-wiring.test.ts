@@ -42,6 +42,7 @@ const ENV_REQUIREMENTS: Record<string, Partial<Record<FunctionKey, 'required' | 
   BANANAFLOW_MODEL_OVERRIDES: { ingest: 'optional', worker: 'optional' },
   BANANAFLOW_MODEL_TIMEOUT_MS: { worker: 'required' },
   BANANAFLOW_LEASE_MS: { worker: 'required' },
+  BANANAFLOW_MAX_RETRY_WAIT_MS: { worker: 'required' },
   BANANAFLOW_MAX_EVENT_AGE_MS: { ingest: 'required' },
   BANANAFLOW_MAX_INPUT_BYTES: { worker: 'required' },
   BANANAFLOW_MAX_INPUT_PIXELS: { worker: 'required' },
