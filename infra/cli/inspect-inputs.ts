@@ -60,7 +60,7 @@ export async function inspectPlannedInputs(
       ...s,
       problems,
       jobs,
-      estimatedCostUsd: jobs.reduce((sum, j) => sum + j.estimatedCostUsd, 0),
+      estimatedCostUsd: estimateOf(jobs),
     };
   });
   const jobs = plan.jobs.filter((j) => !isBroken(j));
@@ -68,6 +68,8 @@ export async function inspectPlannedInputs(
     ...plan,
     sidecars,
     jobs,
-    estimatedCostUsd: jobs.reduce((sum, j) => sum + j.estimatedCostUsd, 0),
+    estimatedCostUsd: estimateOf(jobs),
   };
 }
+
+const estimateOf = (jobs: DropPlan['jobs']) => jobs.reduce((sum, j) => sum + j.estimatedCostUsd, 0);

@@ -225,8 +225,7 @@ export async function runDrop(options: RunDropOptions): Promise<RunSummary> {
     costUsd: 0,
   };
   let committedUsd = 0;
-  const finish = (job: Job, result: RunJobResult) => {
-    const row = summaryRow(job, result);
+  const done = (row: SummaryRow) => {
     rows.push(row);
     progress.done++;
     if (row.status === 'failed') progress.failed++;
@@ -234,12 +233,16 @@ export async function runDrop(options: RunDropOptions): Promise<RunSummary> {
     progress.costUsd += row.costUsd;
     options.onJobDone?.(row, progress);
   };
+  const finish = (job: Job, result: RunJobResult) => done(summaryRow(job, result));
 
   /** A job finished by an earlier run: a success is "already done", a failure stays a failure. */
   const finishDuplicate = async (job: Job, result: RunJobResult) => {
-    const earlier = await earlierFailure(store, job);
+    // Only an error record needs reading: a metadata record means "already done".
+    const earlier = result.recordUri.endsWith('.error.json')
+      ? await earlierFailure(store, job)
+      : undefined;
     if (!earlier) return finish(job, result);
-    const row: SummaryRow = {
+    done({
       jobId: job.jobId,
       status: 'failed',
       mode: job.mode,
@@ -249,11 +252,7 @@ export async function runDrop(options: RunDropOptions): Promise<RunSummary> {
       record: result.recordUri,
       ...tokenColumns(undefined),
       costUsd: 0,
-    };
-    rows.push(row);
-    progress.done++;
-    progress.failed++;
-    options.onJobDone?.(row, progress);
+    });
   };
 
   const refused =

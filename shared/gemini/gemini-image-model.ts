@@ -104,7 +104,7 @@ async function generate(
   let last: TurnClassification | undefined;
 
   for (const [index, prompt] of request.turns.entries()) {
-    if (index < (resume?.turnsDone ?? 0)) continue;
+    if (index < (resume?.turns.length ?? 0)) continue;
     const parts = index === 0 ? firstParts : [{ text: prompt }];
     let response: ResponseLike;
     try {
@@ -147,7 +147,6 @@ async function generate(
     const checkpoint: ConversationCheckpoint | undefined =
       chat && index + 1 < request.turns.length
         ? {
-            turnsDone: index + 1,
             usage,
             turns: [...turns],
             ...(modelVersion ? { modelVersion } : {}),
@@ -189,12 +188,12 @@ function resumable(request: ImageRequest): ConversationCheckpoint | undefined {
   const resume = request.resume;
   if (!resume) return undefined;
   if (
-    resume.turnsDone < 1 ||
-    resume.turnsDone >= request.turns.length ||
+    resume.turns.length < 1 ||
+    resume.turns.length >= request.turns.length ||
     !Array.isArray(resume.conversation)
   ) {
     throw new Error(
-      `Cannot resume a ${request.turns.length}-turn conversation after turn ${resume.turnsDone}.`,
+      `Cannot resume a ${request.turns.length}-turn conversation after turn ${resume.turns.length}.`,
     );
   }
   return resume;

@@ -127,8 +127,9 @@ export async function ingestUpload(
     let plan = await planTarget(target);
     // An awaited input whose upload was ingested between our listing and our marker found no
     // marker, so it planned nothing: once the marker is written, look for such inputs and replan.
-    for (let round = 0; plan && plan.waitingFor.length > 0 && round < 3; round++) {
+    for (let round = 1; plan && plan.waitingFor.length > 0; round++) {
       await waiting.remember(plan.sidecar, target.kind, plan.waitingFor);
+      if (round > 3) break;
       const arrived = await Promise.all(
         plan.waitingFor.map((name) => deps.store.stat(deps.inputBucket, name)),
       );
@@ -136,8 +137,6 @@ export async function ingestUpload(
       plan = await planTarget(target);
     }
     if (!plan) continue;
-    if (plan.waitingFor.length > 0)
-      await waiting.remember(plan.sidecar, target.kind, plan.waitingFor);
     plans.push(plan);
     if (plan.waitingFor.includes(object.name)) stillWaiting.add(plan.sidecar);
   }

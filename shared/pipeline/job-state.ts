@@ -233,7 +233,10 @@ export class JobState {
    * refinement's checkpoint.
    */
   async spentSoFar(): Promise<Usage> {
-    const answered = (await this.loadModelResult())?.usage ?? (await this.loadCheckpoint())?.usage;
+    // The record alone (not the image bytes beside it) says what the answer cost.
+    const answered =
+      (await this.readJson<PersistedModelResult>('model-result.json'))?.usage ??
+      (await this.loadCheckpoint())?.usage;
     return addUsage(await this.loadBilledUsage(), answered ?? ZERO_USAGE);
   }
 

@@ -170,8 +170,8 @@ async function processClaimedJob(
     // A refinement an earlier delivery left between steps goes on from there.
     const resume = await usableCheckpoint(state, job);
     if (resume) {
-      resumedAfterStep = resume.turnsDone;
-      log.info('going on from an earlier delivery after step', { step: resume.turnsDone });
+      resumedAfterStep = resume.turns.length;
+      log.info('going on from an earlier delivery after step', { step: resumedAfterStep });
     }
     const progress: RefinementProgress = {
       spent: resume?.usage ?? ZERO_USAGE,
@@ -328,7 +328,7 @@ async function loadInputs(
 }
 
 /** The sidecar field that names a job's input, e.g. `jobs[2].references[0]` (none for the image). */
-export function inputField(job: Job, index: number): string | undefined {
+function inputField(job: Job, index: number): string | undefined {
   const ref = job.inputs[index];
   if (!ref) return undefined;
   const position = job.inputs.slice(0, index).filter((i) => i.role === ref.role).length;
@@ -426,9 +426,8 @@ async function usableCheckpoint(
   if (job.turns.length < 2) return undefined;
   const checkpoint = await state.loadCheckpoint();
   if (!checkpoint) return undefined;
-  return checkpoint.turnsDone >= 1 && checkpoint.turnsDone < job.turns.length
-    ? checkpoint
-    : undefined;
+  const done = checkpoint.turns.length;
+  return done >= 1 && done < job.turns.length ? checkpoint : undefined;
 }
 
 async function callModel(

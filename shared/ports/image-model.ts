@@ -32,19 +32,18 @@ export interface ImageRequest {
     checkpoint: ConversationCheckpoint | undefined,
   ) => void | Promise<void>;
   /**
-   * Go on from a checkpoint an earlier call handed to `onTurn`: turns before `turnsDone` are not
-   * sent again, and the outcome's usage and turns include the checkpoint's.
+   * Go on from a checkpoint an earlier call handed to `onTurn`: the turns it holds are not sent
+   * again, and the outcome's usage and turns include the checkpoint's.
    */
   resume?: ConversationCheckpoint;
 }
 
 /** A refinement stopped between turns, as JSON: enough to go on without paying again. */
 export interface ConversationCheckpoint {
-  /** Turns answered with an image so far (at least 1, fewer than the request's turns). */
-  turnsDone: number;
-  /** Usage of those turns. */
-  usage: Usage;
+  /** The turns answered with an image so far (at least 1, fewer than the request's turns). */
   turns: TurnResult[];
+  /** Their usage, summed. */
+  usage: Usage;
   modelVersion?: string;
   /** The adapter's own conversation state (Gemini: the chat history, thought signatures kept). */
   conversation: unknown;
