@@ -354,6 +354,20 @@ variable "create_results_subscription" {
   default     = true
 }
 
+variable "cost_ledger" {
+  type = object({
+    enabled  = optional(bool, true)
+    location = optional(string)
+  })
+  description = "BigQuery cost ledger: a dataset <name_prefix>_ledger with a `results` table fed by a BigQuery subscription on the results topic (one row per finished job; SQL in docs/cost-ledger.md). location defaults to var.region."
+  default     = {}
+
+  validation {
+    condition     = var.cost_ledger.location == null || can(regex("^[A-Za-z0-9-]+$", coalesce(var.cost_ledger.location, "x")))
+    error_message = "cost_ledger.location must be a BigQuery location such as US, EU or us-central1."
+  }
+}
+
 # ---------------------------------------------------------------------------------------------
 # Limits passed to the code
 # ---------------------------------------------------------------------------------------------
