@@ -57,3 +57,8 @@ output "upload_example_command" {
   description = "Ready-to-copy command that uploads the repository's example drop (run it from the repository root)."
   value       = "gcloud storage cp -r examples/drop/* gs://${google_storage_bucket.input.name}/"
 }
+
+output "cost_ledger_table" {
+  description = "BigQuery table (project.dataset.table) the results topic writes one row per finished job into; null when cost_ledger.enabled = false."
+  value       = var.cost_ledger.enabled ? "${var.project_id}.${google_bigquery_table.ledger_results[0].dataset_id}.${google_bigquery_table.ledger_results[0].table_id}" : null
+}
