@@ -15,6 +15,7 @@ import {
 } from 'node:fs/promises';
 import path from 'node:path';
 import { BananaError } from '../errors.ts';
+import { mapLimit } from '../map-limit.ts';
 import type { ObjectInfo, ObjectStore, ReadOptions, WriteOptions } from '../ports/object-store.ts';
 
 /**
@@ -453,23 +454,6 @@ async function unlinkQuietly(file: string): Promise<void> {
 /** Cloud Storage lists names in UTF-8 byte order; JS string order differs for astral characters. */
 export function compareNames(a: string, b: string): number {
   return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
-}
-
-async function mapLimit<T, R>(
-  items: readonly T[],
-  limit: number,
-  fn: (item: T) => Promise<R>,
-): Promise<R[]> {
-  const results: R[] = new Array(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await fn(items[index] as T);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
 }
 
 function maxBigInt(a: bigint, b: bigint): bigint {
