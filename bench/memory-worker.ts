@@ -2,14 +2,14 @@ import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import sharp from 'sharp';
 import { FsObjectStore } from '../shared/adapters/fs-object-store.ts';
+import { createGeminiImageModel } from '../shared/adapters/gemini-image-model.ts';
 import { MemoryJobQueue } from '../shared/adapters/memory-job-queue.ts';
 import { loadModelCatalog } from '../shared/catalog/model-catalog.ts';
 import { loadConfig } from '../shared/config.ts';
-import { createGeminiImageModel } from '../shared/gemini/gemini-image-model.ts';
 import { handleJobDelivery } from '../shared/pipeline/handle-job-delivery.ts';
-import type { WorkerDeps } from '../shared/pipeline/run-job.ts';
 import type { Job } from '../shared/planning/job.ts';
 import { silentLogger } from '../shared/ports/logger.ts';
+import type { WorkerDeps } from '../shared/ports/worker-deps.ts';
 
 /**
  * Child process of the memory row: ONE worker instance (the deps a function instance builds once)

@@ -3,11 +3,13 @@ import { FsObjectStore } from '../shared/adapters/fs-object-store.ts';
 import { createJsonLogger } from '../shared/adapters/json-logger.ts';
 import { loadModelCatalog, type ModelCatalog } from '../shared/catalog/model-catalog.ts';
 import { type Config, loadConfig } from '../shared/config.ts';
-import { BananaError } from '../shared/errors.ts';
 import type { IngestDeps } from '../shared/pipeline/ingest-upload.ts';
 import type { JobQueue } from '../shared/ports/job-queue.ts';
 import type { Logger } from '../shared/ports/logger.ts';
 import type { ObjectStore } from '../shared/ports/object-store.ts';
+import { buildIngestDeps } from '../shared/wiring/planner-deps.ts';
+import { requireBuckets } from '../shared/wiring/worker-deps.ts';
+import type { FunctionName } from './function-table.ts';
 
 /**
  * What every function instance builds once: config, adapters and the logger. The Cloud Storage
@@ -15,8 +17,7 @@ import type { ObjectStore } from '../shared/ports/object-store.ts';
  * only the worker's own factory (worker/worker-deps.ts) imports it.
  */
 
-export const FUNCTION_NAMES = ['ingest', 'worker', 'deadLetter'] as const;
-export type FunctionName = (typeof FUNCTION_NAMES)[number];
+export { FUNCTION_NAMES, type FunctionName } from './function-table.ts';
 
 export interface FunctionRuntime {
   config: Config;
@@ -74,34 +75,10 @@ export async function createRuntime(
 
 /** The ingest function's deps; both bucket names are required. */
 export function ingestDeps(runtime: FunctionRuntime): IngestDeps {
-  const { config } = runtime;
-  const inputBucket = config.BANANAFLOW_INPUT_BUCKET;
-  const outputBucket = config.BANANAFLOW_OUTPUT_BUCKET;
-  if (!inputBucket || !outputBucket) {
-    const missing = [
-      ...(inputBucket ? [] : ['BANANAFLOW_INPUT_BUCKET']),
-      ...(outputBucket ? [] : ['BANANAFLOW_OUTPUT_BUCKET']),
-    ];
-    throw new BananaError({
-      code: 'CONFIG_INVALID',
-      message: `The ingest function needs ${missing.join(' and ')}.`,
-      fix: 'Set BANANAFLOW_INPUT_BUCKET (the bucket that triggers ingest) and BANANAFLOW_OUTPUT_BUCKET (a different bucket, for outputs and records).',
-      details: { missing },
-    });
-  }
-  return {
-    store: runtime.store,
-    queue: runtime.queue,
-    catalog: runtime.catalog,
-    log: runtime.log,
-    now: runtime.now,
-    uriOf: runtime.uriOf,
-    inputBucket,
-    outputBucket,
-    defaultModel: config.BANANAFLOW_MODEL,
-    maxSidecarBytes: config.BANANAFLOW_MAX_SIDECAR_BYTES,
-    maxEventAgeMs: config.BANANAFLOW_MAX_EVENT_AGE_MS,
-  };
+  return buildIngestDeps(runtime.config, {
+    ...runtime,
+    buckets: requireBuckets(runtime.config, 'ingest function'),
+  });
 }
 
 /**

@@ -95,6 +95,11 @@ export function isBananaError(value: unknown): value is BananaError {
   return value instanceof BananaError;
 }
 
+/** The one way to test an error's code: true when `error` is a BananaError with this code. */
+export function hasErrorCode(error: unknown, code: ErrorCode): error is BananaError {
+  return isBananaError(error) && error.code === code;
+}
+
 /** Wraps anything thrown into a BananaError; unknown errors become INTERNAL and retryable. */
 export function toBananaError(error: unknown): BananaError {
   if (isBananaError(error)) return error;

@@ -1,68 +1,39 @@
 /**
  * The worker's factory, kept apart from functions/runtime.ts so that only the worker imports
- * @google/genai (cold start of ingest and dead-letter stays small).
+ * @google/genai (cold start of ingest and dead-letter stays small). The deps themselves are put
+ * together by the composition root in shared/wiring/.
  */
 import { randomBytes } from 'node:crypto';
-import { type Config, geminiBackend } from '../../shared/config.ts';
-import { BananaError } from '../../shared/errors.ts';
-import { createGeminiImageModel } from '../../shared/gemini/gemini-image-model.ts';
 import type { JobStage } from '../../shared/pipeline/job-stages.ts';
-import type { WorkerDeps } from '../../shared/pipeline/run-job.ts';
-import type { ImageModel } from '../../shared/ports/image-model.ts';
+import type { WorkerDeps } from '../../shared/ports/worker-deps.ts';
+import { requireGeminiModel } from '../../shared/wiring/image-model.ts';
+import { buildWorkerDeps, requireBuckets } from '../../shared/wiring/worker-deps.ts';
 import type { FunctionRuntime } from '../runtime.ts';
 
-/** The worker's deps: the shared runtime plus the Gemini model. */
+/**
+ * The worker's deps: the shared runtime plus the Gemini model. Refuses to start (CONFIG_INVALID)
+ * without both bucket names, since it must refuse jobs naming buckets it does not own, and
+ * without Gemini credentials (never a silent fallback to a stand-in).
+ */
 export function workerDeps(
   runtime: FunctionRuntime,
   env: NodeJS.ProcessEnv = process.env,
 ): WorkerDeps {
   const { config } = runtime;
-  return {
+  const failpoint = config.BANANAFLOW_FAILPOINT;
+  return buildWorkerDeps(config, {
     store: runtime.store,
-    model: createImageModel(config),
     queue: runtime.queue,
     catalog: runtime.catalog,
     log: runtime.log,
     now: runtime.now,
     uriOf: runtime.uriOf,
+    model: requireGeminiModel(config),
     // Claims name their holder: the revision says which deployment, the suffix which instance.
     workerId: `${env.K_REVISION ?? 'local'}-${randomBytes(4).toString('hex')}`,
-    ...(config.BANANAFLOW_INPUT_BUCKET && config.BANANAFLOW_OUTPUT_BUCKET
-      ? {
-          buckets: {
-            input: config.BANANAFLOW_INPUT_BUCKET,
-            output: config.BANANAFLOW_OUTPUT_BUCKET,
-          },
-        }
-      : {}),
-    ...(config.BANANAFLOW_FAILPOINT
-      ? { failpoint: crashAt(config.BANANAFLOW_FAILPOINT, runtime) }
-      : {}),
-    limits: {
-      maxInputBytes: config.BANANAFLOW_MAX_INPUT_BYTES,
-      maxInputPixels: config.BANANAFLOW_MAX_INPUT_PIXELS,
-      modelTimeoutMs: config.BANANAFLOW_MODEL_TIMEOUT_MS,
-      leaseMs: config.BANANAFLOW_LEASE_MS,
-    },
-  };
-}
-
-/**
- * Gemini through @google/genai. A function never falls back to the offline stand-in: without
- * credentials it refuses to start. A base URL (the stand-in, a proxy) is named in the backend
- * label, so records never pass a stand-in's images off as Gemini's.
- */
-export function createImageModel(config: Config): ImageModel {
-  const backend = geminiBackend(config);
-  if (!backend) {
-    throw new BananaError({
-      code: 'CONFIG_INVALID',
-      message: 'The worker has no Gemini credentials.',
-      fix: 'Set GEMINI_API_KEY (Gemini API; from Secret Manager in the cloud), or GOOGLE_GENAI_USE_VERTEXAI=true with GOOGLE_CLOUD_PROJECT (and GOOGLE_CLOUD_LOCATION) for Vertex AI. Locally, `npm run stack` sets GOOGLE_GEMINI_BASE_URL and GEMINI_API_KEY for the offline stand-in.',
-    });
-  }
-  const label = backend.baseUrl ? `${backend.kind} at ${backend.baseUrl}` : backend.kind;
-  return createGeminiImageModel({ backend, label });
+    buckets: requireBuckets(config, 'worker'),
+    ...(failpoint ? { failpoint: crashAt(failpoint, runtime) } : {}),
+  });
 }
 
 /** Crash tests: SIGKILL this process when a job reaches the stage, as an OOM kill would. */

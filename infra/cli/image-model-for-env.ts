@@ -1,6 +1,6 @@
 import { type Config, geminiBackend } from '../../shared/config.ts';
-import { createGeminiImageModel } from '../../shared/gemini/gemini-image-model.ts';
 import type { ImageModel } from '../../shared/ports/image-model.ts';
+import { geminiModel, standInModel } from '../../shared/wiring/image-model.ts';
 import { startGeminiStandIn } from '../gemini-stand-in/server.ts';
 
 export interface ModelChoice {
@@ -26,7 +26,7 @@ export async function imageModelForEnv(
         ? `Vertex AI (project ${backend.project}, ${backend.location})`
         : `the Gemini API${backend.baseUrl ? ` at ${backend.baseUrl}` : ''}`;
     return {
-      model: createGeminiImageModel({ backend }),
+      model: geminiModel(backend),
       offline: false,
       notice: `Calling ${where}. This spends money.`,
       close: async () => {},
@@ -34,10 +34,7 @@ export async function imageModelForEnv(
   }
   const standIn = await startGeminiStandIn({ port: 0, latencyMs: options.standInLatencyMs ?? 0 });
   return {
-    model: createGeminiImageModel({
-      backend: { kind: 'gemini-api', apiKey: 'offline-stand-in', baseUrl: standIn.url },
-      label: 'offline-stand-in',
-    }),
+    model: standInModel(standIn.url),
     offline: true,
     notice: `No Gemini credentials (GEMINI_API_KEY, or GOOGLE_GENAI_USE_VERTEXAI + GOOGLE_CLOUD_PROJECT): using the OFFLINE STAND-IN at ${standIn.url}. Images are synthetic; costs are what Gemini would bill for the same usage.`,
     close: () => standIn.close(),

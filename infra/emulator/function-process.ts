@@ -16,6 +16,8 @@ export interface FunctionProcessOptions {
   target: string;
   /** The entry's .ts file. */
   source: string;
+  /** Default 'cloudevent'. */
+  signatureType?: 'cloudevent' | 'http';
   port: number;
   /** The whole environment of the process. */
   env: NodeJS.ProcessEnv;
@@ -81,7 +83,7 @@ export async function startFunctionProcess(
       'tsx',
       FRAMEWORK_MAIN,
       `--target=${options.target}`,
-      '--signature-type=cloudevent',
+      `--signature-type=${options.signatureType ?? 'cloudevent'}`,
       `--source=${path.resolve(options.source)}`,
       `--port=${options.port}`,
     ],

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PubSub } from '@google-cloud/pubsub';
+import { FUNCTIONS, type FunctionName } from '../../functions/function-table.ts';
 import { FsObjectStore } from '../../shared/adapters/fs-object-store.ts';
 import { geminiBackend, loadConfig } from '../../shared/config.ts';
 import type { JobResultEvent } from '../../shared/pipeline/result-event.ts';
@@ -24,13 +25,13 @@ export const OUTPUT_BUCKET = 'output';
 
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
-/** The three functions: entry name as registered, and its source. */
-export const STACK_FUNCTIONS = [
-  { target: 'ingest', source: 'functions/ingest/index.ts' },
-  { target: 'worker', source: 'functions/worker/index.ts' },
-  { target: 'deadLetter', source: 'functions/dead-letter/index.ts' },
-] as const;
-export type StackFunction = (typeof STACK_FUNCTIONS)[number]['target'];
+/** The functions of the function table: entry name as registered, and its source. */
+export const STACK_FUNCTIONS = FUNCTIONS.map((f) => ({
+  target: f.entryPoint,
+  source: f.entry,
+  signatureType: f.signatureType,
+}));
+export type StackFunction = FunctionName;
 
 export interface StackOptions {
   /** Folder used as the input bucket; default a new temp folder. Existing files are ingested. */
@@ -171,6 +172,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       return startFunctionProcess({
         target,
         source: path.join(REPO_ROOT, spec.source),
+        signatureType: spec.signatureType,
         port,
         env: fnEnv,
         onLine: (line) => onLine(target, line),

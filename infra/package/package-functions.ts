@@ -4,6 +4,7 @@ import { builtinModules } from 'node:module';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
+import { FUNCTIONS } from '../../functions/function-table.ts';
 import { createZip } from './zip.ts';
 
 /**
@@ -51,11 +52,8 @@ export interface PackageOptions {
   log?: (line: string) => void;
 }
 
-export const DEFAULT_FUNCTIONS: readonly FunctionSpec[] = [
-  { name: 'ingest', entry: 'functions/ingest/index.ts', entryPoint: 'ingest' },
-  { name: 'worker', entry: 'functions/worker/index.ts', entryPoint: 'worker' },
-  { name: 'dead-letter', entry: 'functions/dead-letter/index.ts', entryPoint: 'deadLetter' },
-];
+/** Every function of the function table (functions/function-table.ts). */
+export const DEFAULT_FUNCTIONS: readonly FunctionSpec[] = FUNCTIONS;
 
 export const FUNCTIONS_FRAMEWORK = '@google-cloud/functions-framework';
 /** esbuild `external` patterns; see the file comment for why each one stays out. */

@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import type { ModelInfo } from './model-catalog.ts';
 
 /** Token usage of one or more model calls, by what is billed differently. */
@@ -19,6 +20,16 @@ export interface Cost {
   /** True when computed from the catalog before any call, false when from reported usage. */
   estimated: boolean;
 }
+
+/** Usage as stored in job state and records (read back through this schema, never a cast). */
+export const usageSchema: z.ZodType<Usage> = z.object({
+  inputTextTokens: z.number(),
+  inputImageTokens: z.number(),
+  outputTextTokens: z.number(),
+  outputImageTokens: z.number(),
+  thoughtsTokens: z.number(),
+  totalTokens: z.number(),
+});
 
 export const ZERO_USAGE: Usage = Object.freeze({
   inputTextTokens: 0,

@@ -1,7 +1,9 @@
+import { z } from 'zod';
 import { BananaError } from '../errors.ts';
 import { jobSchema } from '../planning/job.ts';
 import type { JobDelivery } from '../ports/job-queue.ts';
-import { type RunJobResult, runJob, type WorkerDeps } from './run-job.ts';
+import type { WorkerDeps } from '../ports/worker-deps.ts';
+import { type RunJobResult, runJob } from './run-job.ts';
 
 export type DeliveryResult = RunJobResult | { status: 'invalid'; error: BananaError };
 
@@ -20,10 +22,7 @@ export async function handleJobDelivery(
     // since redelivering the same bytes cannot help.
     const error = new BananaError({
       code: 'JOB_INVALID',
-      message: `Message ${delivery.messageId} is not a valid job: ${parsed.error.issues
-        .slice(0, 5)
-        .map((i) => `${i.path.join('.')}: ${i.message}`)
-        .join('; ')}`,
+      message: `Message ${delivery.messageId} is not a valid job: ${z.prettifyError(parsed.error)}`,
       fix: 'Publish jobs only through bananaflow ingest (or its job schema).',
       details: { messageId: delivery.messageId },
     });

@@ -1,8 +1,13 @@
 import { z } from 'zod';
-import { addUsage, type Usage, ZERO_USAGE } from '../catalog/cost.ts';
-import { BananaError, type SerializedError } from '../errors.ts';
-import type { ConversationCheckpoint, ModelOutcome, TurnResult } from '../ports/image-model.ts';
-import type { ObjectStore } from '../ports/object-store.ts';
+import { type Usage, usageSchema } from '../catalog/cost.ts';
+import { ERROR_CODES, hasErrorCode, type SerializedError } from '../errors.ts';
+import {
+  type ConversationCheckpoint,
+  MODEL_OUTCOMES,
+  type ModelOutcome,
+  type TurnResult,
+} from '../ports/image-model.ts';
+import { type ObjectStore, readJsonIfExists, writeIfAbsent } from '../ports/object-store.ts';
 import { PIPELINE_PREFIX } from '../sidecar/drop-files.ts';
 
 /**
@@ -24,20 +29,52 @@ import { PIPELINE_PREFIX } from '../sidecar/drop-files.ts';
 const stateName = (jobId: string, file: string) => `${PIPELINE_PREFIX}jobs/${jobId}/${file}`;
 const json = (value: unknown) => Buffer.from(`${JSON.stringify(value, null, 2)}\n`);
 
-interface Claim {
-  owner: string;
-  messageId: string;
-  attempt: number;
-  claimedAt: string;
-  leaseUntil: string;
-}
+const claimSchema = z.object({
+  owner: z.string(),
+  messageId: z.string(),
+  attempt: z.number(),
+  claimedAt: z.string(),
+  leaseUntil: z.string(),
+});
+type Claim = z.infer<typeof claimSchema>;
+
+const turnResultSchema: z.ZodType<TurnResult> = z.object({
+  usage: usageSchema,
+  finishReason: z.string().optional(),
+  text: z.string().optional(),
+});
+
+const checkpointSchema: z.ZodType<ConversationCheckpoint> = z.object({
+  turns: z.array(turnResultSchema),
+  usage: usageSchema,
+  modelVersion: z.string().optional(),
+  conversation: z.unknown(),
+});
+
+/** The model's answer as persisted: the outcome without its image bytes (kept beside it). */
+const persistedModelResultSchema = z.looseObject({
+  kind: z.enum(MODEL_OUTCOMES),
+  usage: usageSchema,
+  turns: z.array(turnResultSchema),
+  modelMs: z.number(),
+  imageMimeType: z.string().optional(),
+  savedAt: z.string(),
+});
+type PersistedModelResult = z.infer<typeof persistedModelResultSchema>;
+
+const lastErrorSchema = z.looseObject({
+  code: z.enum(ERROR_CODES),
+  message: z.string(),
+  fix: z.string().optional(),
+  retryable: z.boolean(),
+  retryAfterMs: z.number().optional(),
+  details: z.record(z.string(), z.unknown()).optional(),
+  attempt: z.number(),
+});
 
 export type ClaimResult =
   | { ok: true; generation: string; tookOver: boolean }
   | { ok: false; heldBy: string; retryAfterMs: number };
-
-const isStorageError = (error: unknown, code: string) =>
-  error instanceof BananaError && error.code === code;
 
 export class JobState {
   constructor(
@@ -65,18 +102,18 @@ export class JobState {
       });
       return { ok: true, generation: info.generation, tookOver: false };
     } catch (error) {
-      if (!isStorageError(error, 'STORAGE_ALREADY_EXISTS')) throw error;
+      if (!hasErrorCode(error, 'STORAGE_ALREADY_EXISTS')) throw error;
     }
     let current: { bytes: Buffer; info: { generation: string } };
     try {
       current = await this.store.read(this.bucket, name);
     } catch (error) {
       // Released between our write and our read: the caller's retry will claim it.
-      if (isStorageError(error, 'STORAGE_NOT_FOUND'))
+      if (hasErrorCode(error, 'STORAGE_NOT_FOUND'))
         return { ok: false, heldBy: 'released', retryAfterMs: 1000 };
       throw error;
     }
-    const held = JSON.parse(current.bytes.toString('utf8')) as Claim;
+    const held = claimSchema.parse(JSON.parse(current.bytes.toString('utf8')));
     const remaining = Date.parse(held.leaseUntil) - now.getTime();
     if (remaining > 0) return { ok: false, heldBy: held.owner, retryAfterMs: remaining };
     try {
@@ -86,7 +123,7 @@ export class JobState {
       });
       return { ok: true, generation: info.generation, tookOver: true };
     } catch (error) {
-      if (isStorageError(error, 'STORAGE_PRECONDITION_FAILED')) {
+      if (hasErrorCode(error, 'STORAGE_PRECONDITION_FAILED')) {
         return { ok: false, heldBy: 'another delivery', retryAfterMs: 1000 };
       }
       throw error;
@@ -95,14 +132,8 @@ export class JobState {
 
   /** True while someone holds an unexpired claim. */
   async claimIsLive(now: Date): Promise<boolean> {
-    try {
-      const { bytes } = await this.store.read(this.bucket, stateName(this.jobId, 'claim.json'));
-      const held = JSON.parse(bytes.toString('utf8')) as Claim;
-      return Date.parse(held.leaseUntil) > now.getTime();
-    } catch (error) {
-      if (isStorageError(error, 'STORAGE_NOT_FOUND')) return false;
-      throw error;
-    }
+    const held = await this.readJson('claim.json', claimSchema);
+    return held !== undefined && Date.parse(held.leaseUntil) > now.getTime();
   }
 
   async release(generation: string): Promise<void> {
@@ -112,7 +143,7 @@ export class JobState {
       });
     } catch (error) {
       // Someone took the claim over after our lease expired; it is theirs now.
-      if (!isStorageError(error, 'STORAGE_PRECONDITION_FAILED')) throw error;
+      if (!hasErrorCode(error, 'STORAGE_PRECONDITION_FAILED')) throw error;
     }
   }
 
@@ -133,10 +164,8 @@ export class JobState {
 
   /** The model's persisted answer, when an earlier delivery got one. */
   async loadModelResult(): Promise<ModelOutcome | undefined> {
-    const info = await this.store.stat(this.bucket, stateName(this.jobId, 'model-result.json'));
-    if (!info) return undefined;
-    const { bytes } = await this.store.read(this.bucket, info.name);
-    const saved = JSON.parse(bytes.toString('utf8')) as PersistedModelResult;
+    const saved = await this.loadModelResultRecord();
+    if (!saved) return undefined;
     const { imageMimeType, savedAt: _savedAt, ...rest } = saved;
     if (rest.kind !== 'image') return rest as unknown as ModelOutcome;
     const image = await this.store.read(this.bucket, stateName(this.jobId, 'model-output'));
@@ -145,6 +174,11 @@ export class JobState {
       kind: 'image',
       image: { mimeType: imageMimeType ?? 'image/png', bytes: image.bytes },
     };
+  }
+
+  /** The persisted answer's record alone (what it cost), without reading its image. */
+  async loadModelResultRecord(): Promise<PersistedModelResult | undefined> {
+    return this.readJson('model-result.json', persistedModelResultSchema);
   }
 
   /** Notes that the job's result event went out. */
@@ -175,7 +209,7 @@ export class JobState {
 
   /** The latest checkpoint of this job's refinement, when a step was answered before. */
   async loadCheckpoint(): Promise<ConversationCheckpoint | undefined> {
-    return this.readJson<ConversationCheckpoint>('conversation.json');
+    return this.readJson('conversation.json', checkpointSchema);
   }
 
   async saveLastError(error: SerializedError, attempt: number): Promise<void> {
@@ -188,7 +222,7 @@ export class JobState {
   }
 
   async loadLastError(): Promise<(SerializedError & { attempt: number }) | undefined> {
-    return this.readJson<SerializedError & { attempt: number }>('last-error.json');
+    return this.readJson('last-error.json', lastErrorSchema);
   }
 
   /**
@@ -206,71 +240,33 @@ export class JobState {
         return n;
       } catch (error) {
         // A concurrent delivery of the same message took this number: count again.
-        if (!isStorageError(error, 'STORAGE_ALREADY_EXISTS')) throw error;
+        if (!hasErrorCode(error, 'STORAGE_ALREADY_EXISTS')) throw error;
       }
     }
   }
 
-  /**
-   * Adds usage billed by a failed attempt (a retryable error after some turns were answered), so
-   * the job's final record can account for everything it cost. Only the claim holder writes it.
-   */
-  async addBilledUsage(usage: Usage): Promise<void> {
-    const total = addUsage(await this.loadBilledUsage(), usage);
+  /** Stores the usage billed by failed attempts (the billing ledger owns the sum). */
+  async saveBilledUsage(total: Usage): Promise<void> {
     await this.store.write(this.bucket, stateName(this.jobId, 'billed-usage.json'), json(total), {
       contentType: 'application/json',
     });
   }
 
-  /** Usage billed by earlier failed attempts (zero when there were none). */
-  async loadBilledUsage(): Promise<Usage> {
-    return (await this.readJson<Usage>('billed-usage.json')) ?? { ...ZERO_USAGE };
+  /** Usage billed by earlier failed attempts, when there were any. */
+  async loadBilledUsage(): Promise<Usage | undefined> {
+    return this.readJson('billed-usage.json', usageSchema);
   }
 
-  /**
-   * What a job that ends in failure was billed for over all its deliveries: usage counted as
-   * billed (failed attempts), plus the model's persisted answer, or else the steps kept in the
-   * refinement's checkpoint.
-   */
-  async spentSoFar(): Promise<Usage> {
-    // The record alone (not the image bytes beside it) says what the answer cost.
-    const answered =
-      (await this.readJson<PersistedModelResult>('model-result.json'))?.usage ??
-      (await this.loadCheckpoint())?.usage;
-    return addUsage(await this.loadBilledUsage(), answered ?? ZERO_USAGE);
-  }
-
-  /** A state file's JSON, or undefined when it does not exist. */
-  private async readJson<T>(file: string): Promise<T | undefined> {
-    try {
-      const { bytes } = await this.store.read(this.bucket, stateName(this.jobId, file));
-      return JSON.parse(bytes.toString('utf8')) as T;
-    } catch (error) {
-      if (isStorageError(error, 'STORAGE_NOT_FOUND')) return undefined;
-      throw error;
-    }
+  /** A state file's JSON checked against its schema, or undefined when it does not exist. */
+  private readJson<T>(file: string, schema: z.ZodType<T>): Promise<T | undefined> {
+    return readJsonIfExists(this.store, this.bucket, stateName(this.jobId, file), schema);
   }
 
   private async writeIfAbsent(file: string, bytes: Buffer, contentType: string) {
-    try {
-      await this.store.write(this.bucket, stateName(this.jobId, file), bytes, {
-        contentType,
-        ifGenerationMatch: '0',
-      });
-    } catch (error) {
-      if (!isStorageError(error, 'STORAGE_ALREADY_EXISTS')) throw error;
-    }
+    await writeIfAbsent(this.store, this.bucket, stateName(this.jobId, file), bytes, {
+      contentType,
+    });
   }
-}
-
-interface PersistedModelResult {
-  kind: ModelOutcome['kind'];
-  usage: Usage;
-  turns: TurnResult[];
-  modelMs: number;
-  imageMimeType?: string;
-  savedAt: string;
-  [key: string]: unknown;
 }
 
 const deliveredJobSchema = z.looseObject({

@@ -1,11 +1,12 @@
-import { costFromUsage } from '../catalog/cost.ts';
 import { BananaError } from '../errors.ts';
 import { jobSchema } from '../planning/job.ts';
 import { outputNames } from '../planning/output-names.ts';
 import type { JobDelivery } from '../ports/job-queue.ts';
+import type { RecordDeps } from '../ports/worker-deps.ts';
 import { announceIfMissed } from './announce-result.ts';
+import { BillingLedger } from './billing-ledger.ts';
+import type { RunJobResult } from './job-run.ts';
 import { JobState } from './job-state.ts';
-import type { RunJobResult, WorkerDeps } from './run-job.ts';
 import { writeErrorRecord } from './write-records.ts';
 
 /**
@@ -14,7 +15,7 @@ import { writeErrorRecord } from './write-records.ts';
  * (a late success) or is still held by a live worker is left alone.
  */
 export async function recordDeadLetter(
-  deps: Pick<WorkerDeps, 'store' | 'queue' | 'uriOf' | 'log' | 'now' | 'catalog'>,
+  deps: RecordDeps,
   delivery: JobDelivery,
 ): Promise<RunJobResult | { status: 'invalid' | 'in-progress' }> {
   const parsed = jobSchema.safeParse(delivery.job);
@@ -56,16 +57,7 @@ export async function recordDeadLetter(
     details: { attempts: delivery.attempt, ...(last ? { lastError: last } : {}) },
   });
   // Failed attempts may still have been billed (answered steps of a refinement, say).
-  const billed = await state.spentSoFar();
-  const model = deps.catalog.resolve(job.model);
-  const record = await writeErrorRecord(
-    deps,
-    job,
-    failure,
-    delivery.attempt,
-    billed.totalTokens > 0
-      ? { usage: billed, cost: costFromUsage(model, billed, deps.catalog.priceTableVersion) }
-      : undefined,
-  );
+  const billed = await BillingLedger.forJob(deps, job, state).forFailure();
+  const record = await writeErrorRecord(deps, job, failure, delivery.attempt, billed);
   return { status: 'failed', record, recordUri: deps.uriOf(job.output.bucket, names.error) };
 }

@@ -1,12 +1,14 @@
-import type { Cost, Usage } from '../catalog/cost.ts';
-import { BananaError, serializeError } from '../errors.ts';
+import type { BananaError } from '../errors.ts';
+import { serializeError } from '../errors.ts';
 import type { Job } from '../planning/job.ts';
 import { outputNames } from '../planning/output-names.ts';
+import { writeIfAbsent } from '../ports/object-store.ts';
+import type { RecordDeps, WorkerDeps } from '../ports/worker-deps.ts';
 import { OUTPUT_TAG } from '../sidecar/drop-files.ts';
 import { announceResult } from './announce-result.ts';
-import type { ErrorRecord } from './records.ts';
+import type { Billed } from './billing-ledger.ts';
+import type { ErrorRecord, MetadataRecord } from './records.ts';
 import { toJsonBytes } from './records.ts';
-import type { WorkerDeps } from './run-job.ts';
 
 /**
  * Writing what a job leaves behind. Kept apart from run-job.ts so that the dead-letter function,
@@ -23,25 +25,43 @@ export async function writeOutput(
   bytes: Buffer,
   contentType: string,
 ): Promise<void> {
-  try {
-    await deps.store.write(bucket, name, bytes, {
-      contentType,
-      metadata: TAG,
-      ifGenerationMatch: '0',
-    });
-  } catch (error) {
-    // Names are derived from the job id: an existing object is this job's own earlier write.
-    if (!(error instanceof BananaError && error.code === 'STORAGE_ALREADY_EXISTS')) throw error;
-  }
+  // Names are derived from the job id: an existing object is this job's own earlier write.
+  await writeIfAbsent(deps.store, bucket, name, bytes, { contentType, metadata: TAG });
+}
+
+/**
+ * Writes a succeeded job's metadata record (create-only; the commit point: from here on the job
+ * is done) and announces the success.
+ */
+export async function writeMetadataRecord(
+  deps: RecordDeps,
+  job: Job,
+  record: MetadataRecord,
+): Promise<string> {
+  const bucket = job.output.bucket;
+  const name = outputNames(job.output.base, job.output.format).metadata;
+  await writeOutput(deps, bucket, name, toJsonBytes(record), 'application/json');
+  const recordUri = deps.uriOf(bucket, name);
+  await announceResult(deps, bucket, {
+    schemaVersion: 1,
+    jobId: job.jobId,
+    runId: job.runId,
+    status: 'succeeded',
+    recordUri,
+    outputUri: record.output.uri,
+    costUsd: record.cost.total,
+    finishedAt: record.timing.finishedAt,
+  });
+  return recordUri;
 }
 
 /** Writes the job's error record (create-only) and announces the failure. */
 export async function writeErrorRecord(
-  deps: Pick<WorkerDeps, 'store' | 'queue' | 'uriOf' | 'log' | 'now' | 'catalog'>,
+  deps: RecordDeps,
   job: Job,
   failure: BananaError,
   attempts: number,
-  billed?: { usage: Usage; cost: Cost },
+  billed?: Billed,
 ): Promise<ErrorRecord> {
   const cost = billed?.cost;
   const names = outputNames(job.output.base, job.output.format);
@@ -67,13 +87,7 @@ export async function writeErrorRecord(
     tags: job.tags,
     at: deps.now().toISOString(),
   };
-  await writeOutput(
-    deps as WorkerDeps,
-    job.output.bucket,
-    names.error,
-    toJsonBytes(record),
-    'application/json',
-  );
+  await writeOutput(deps, job.output.bucket, names.error, toJsonBytes(record), 'application/json');
   await announceResult(deps, job.output.bucket, {
     schemaVersion: 1,
     jobId: job.jobId,

@@ -1,3 +1,6 @@
+import { z } from 'zod';
+import { BananaError, hasErrorCode } from '../errors.ts';
+
 /**
  * Port: a bucket-like object store. Cloud Storage in the cloud, a folder on disk locally.
  * Every object has a generation that changes on every write; create-only writes are how the
@@ -62,9 +65,46 @@ export async function writeIfAbsent(
     await store.write(bucket, name, bytes, { ...options, ifGenerationMatch: '0' });
     return true;
   } catch (error) {
-    if (error instanceof Error && 'code' in error && error.code === 'STORAGE_ALREADY_EXISTS') {
-      return false;
-    }
+    if (hasErrorCode(error, 'STORAGE_ALREADY_EXISTS')) return false;
     throw error;
   }
+}
+
+/**
+ * A stored JSON object checked against `schema`, or undefined when the object does not exist.
+ * Stored state is a boundary like any other: a file that does not match is an error naming it,
+ * never a silently wrong cast.
+ */
+export async function readJsonIfExists<T>(
+  store: ObjectStore,
+  bucket: string,
+  name: string,
+  schema: z.ZodType<T>,
+  options: ReadOptions = {},
+): Promise<T | undefined> {
+  let bytes: Buffer;
+  try {
+    ({ bytes } = await store.read(bucket, name, { maxBytes: 8 << 20, ...options }));
+  } catch (error) {
+    if (hasErrorCode(error, 'STORAGE_NOT_FOUND')) return undefined;
+    throw error;
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(bytes.toString('utf8'));
+  } catch (error) {
+    throw storedStateError(bucket, name, (error as Error).message);
+  }
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) throw storedStateError(bucket, name, z.prettifyError(parsed.error));
+  return parsed.data;
+}
+
+function storedStateError(bucket: string, name: string, problem: string): BananaError {
+  return new BananaError({
+    code: 'INTERNAL',
+    message: `Stored object ${bucket}/${name} is not what bananaflow wrote: ${problem}`,
+    fix: 'Delete the object (it is bananaflow working state or a record) and run the job again.',
+    details: { file: name },
+  });
 }

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { REFUSAL_TEXT } from '../../infra/gemini-stand-in/answers.ts';
 import { type GeminiStandIn, startGeminiStandIn } from '../../infra/gemini-stand-in/server.ts';
+import { createGeminiImageModel } from '../../shared/adapters/gemini-image-model.ts';
 import type { Usage } from '../../shared/catalog/cost.ts';
-import { createGeminiImageModel } from '../../shared/gemini/gemini-image-model.ts';
 import type { ImageRequest, ModelOutcomeKind, TurnResult } from '../../shared/ports/image-model.ts';
 import { sizeOf, tinyPng } from '../stand-in/helpers.ts';
 

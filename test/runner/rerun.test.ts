@@ -4,10 +4,10 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type GeminiStandIn, startGeminiStandIn } from '../../infra/gemini-stand-in/server.ts';
 import { runDrop } from '../../infra/runner/run-drop.ts';
+import { createGeminiImageModel } from '../../shared/adapters/gemini-image-model.ts';
 import { costFromUsage } from '../../shared/catalog/cost.ts';
 import { loadModelCatalog } from '../../shared/catalog/model-catalog.ts';
 import { loadConfig } from '../../shared/config.ts';
-import { createGeminiImageModel } from '../../shared/gemini/gemini-image-model.ts';
 import { silentLogger } from '../../shared/ports/logger.ts';
 import { tinyImage, writeDrop } from '../support/pipeline-harness.ts';
 

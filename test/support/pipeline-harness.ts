@@ -4,15 +4,15 @@ import { dirname, join } from 'node:path';
 import sharp from 'sharp';
 import { type GeminiStandIn, startGeminiStandIn } from '../../infra/gemini-stand-in/server.ts';
 import { FsObjectStore } from '../../shared/adapters/fs-object-store.ts';
+import { createGeminiImageModel } from '../../shared/adapters/gemini-image-model.ts';
 import { MemoryJobQueue } from '../../shared/adapters/memory-job-queue.ts';
 import { loadModelCatalog } from '../../shared/catalog/model-catalog.ts';
-import { createGeminiImageModel } from '../../shared/gemini/gemini-image-model.ts';
 import { planDrop } from '../../shared/pipeline/plan-drop.ts';
 import type { PlannerDeps } from '../../shared/pipeline/plan-sidecar.ts';
-import type { WorkerDeps } from '../../shared/pipeline/run-job.ts';
 import type { Job } from '../../shared/planning/job.ts';
 import { silentLogger } from '../../shared/ports/logger.ts';
 import type { ObjectStore } from '../../shared/ports/object-store.ts';
+import type { WorkerDeps } from '../../shared/ports/worker-deps.ts';
 
 /** A tiny real image, generated with sharp. */
 export async function tinyImage(

@@ -1,6 +1,12 @@
 import { type Content, type GenerateContentConfig, GoogleGenAI, type Part } from '@google/genai';
 import { addUsage, type Usage, usageFromMetadata, ZERO_USAGE } from '../catalog/cost.ts';
 import type { GeminiBackend } from '../config.ts';
+import {
+  classifyError,
+  classifyResponse,
+  type ResponseLike,
+  type TurnClassification,
+} from '../gemini/classify-outcome.ts';
 import type {
   ConversationCheckpoint,
   ImageModel,
@@ -9,12 +15,6 @@ import type {
   ModelOutcomeKind,
   TurnResult,
 } from '../ports/image-model.ts';
-import {
-  classifyError,
-  classifyResponse,
-  type ResponseLike,
-  type TurnClassification,
-} from './classify-outcome.ts';
 
 /**
  * The ImageModel port over @google/genai: Gemini API (API key) or Vertex AI (ADC), or any server

@@ -1,0 +1,216 @@
+import type { Usage } from '../../shared/catalog/cost.ts';
+import type { ErrorCode } from '../../shared/errors.ts';
+import type { RunJobResult } from '../../shared/pipeline/job-run.ts';
+import type { DropPlan } from '../../shared/pipeline/plan-drop.ts';
+import type { Job } from '../../shared/planning/job.ts';
+
+/** What a local run reports: one row per job, running totals, the summary (JSON and CSV). */
+
+export interface RunProgress {
+  total: number;
+  done: number;
+  succeeded: number;
+  failed: number;
+  costUsd: number;
+}
+
+export interface SummaryRow {
+  jobId: string;
+  status: 'succeeded' | 'failed' | 'already-done';
+  mode: Job['mode'];
+  model: string;
+  errorCode?: ErrorCode;
+  /** A failure recorded by an earlier run (not paid again; its cost is in that run). */
+  fromEarlierRun?: boolean;
+  record: string;
+  output?: string;
+  inputTokens: number;
+  outputTokens: number;
+  thoughtsTokens: number;
+  totalTokens: number;
+  costUsd: number;
+}
+
+export interface RunSummary {
+  runId: string;
+  dropDir: string;
+  outDir: string;
+  backend: string;
+  priceTableVersion: string;
+  estimatedCostUsd: number;
+  refused?: string;
+  jobs: number;
+  succeeded: number;
+  failed: number;
+  alreadyDone: number;
+  /** Failed jobs of earlier runs that this run tried again (dead-lettered, or not started). */
+  retriedFromEarlierRuns: number;
+  failedByCode: Partial<Record<ErrorCode, number>>;
+  sidecarProblems: Array<{ file: string; code: ErrorCode; message: string; fix?: string }>;
+  uncoveredImages: string[];
+  tokens: { input: number; output: number; thoughts: number; total: number };
+  costUsd: number;
+  deliveries: number;
+  retries: number;
+  deadLettered: number;
+  startedAt: string;
+  finishedAt: string;
+  summaryFiles: { json: string; csv: string };
+  rows: SummaryRow[];
+}
+
+/** Collects rows as jobs finish and keeps the running progress the CLI shows. */
+export class RunTally {
+  readonly rows: SummaryRow[] = [];
+  readonly progress: RunProgress;
+
+  constructor(
+    total: number,
+    private readonly onJobDone?: (row: SummaryRow, progress: RunProgress) => void,
+  ) {
+    this.progress = { total, done: 0, succeeded: 0, failed: 0, costUsd: 0 };
+  }
+
+  add(row: SummaryRow): void {
+    this.rows.push(row);
+    this.progress.done++;
+    if (row.status === 'failed') this.progress.failed++;
+    else this.progress.succeeded++;
+    this.progress.costUsd += row.costUsd;
+    this.onJobDone?.(row, this.progress);
+  }
+
+  finish(job: Job, result: RunJobResult): void {
+    this.add(summaryRow(job, result));
+  }
+}
+
+export function tokenColumns(usage: Usage | undefined) {
+  return {
+    inputTokens: usage ? usage.inputTextTokens + usage.inputImageTokens : 0,
+    outputTokens: usage ? usage.outputTextTokens + usage.outputImageTokens : 0,
+    thoughtsTokens: usage?.thoughtsTokens ?? 0,
+    totalTokens: usage?.totalTokens ?? 0,
+  };
+}
+
+function summaryRow(job: Job, result: RunJobResult): SummaryRow {
+  const base = { jobId: job.jobId, mode: job.mode, model: job.model, record: result.recordUri };
+  if (result.status === 'duplicate') {
+    return { ...base, status: 'already-done', ...tokenColumns(undefined), costUsd: 0 };
+  }
+  if (result.status === 'succeeded') {
+    return {
+      ...base,
+      status: 'succeeded',
+      output: result.record.output.uri,
+      ...tokenColumns(result.record.usage),
+      costUsd: result.record.cost.total,
+    };
+  }
+  return {
+    ...base,
+    status: 'failed',
+    errorCode: result.record.error.code,
+    ...tokenColumns(result.record.usage),
+    costUsd: result.record.cost?.total ?? 0,
+  };
+}
+
+/** What the summary is made of besides the rows. */
+export interface SummaryFacts {
+  runId: string;
+  dropDir: string;
+  outDir: string;
+  backend: string;
+  priceTableVersion: string;
+  plan: DropPlan;
+  refused: string | undefined;
+  retried: number;
+  queueStats: { deliveries: number; retries: number; deadLettered: number };
+  startedAt: Date;
+  finishedAt: Date;
+  summaryFiles: { json: string; csv: string };
+}
+
+export function buildSummary(facts: SummaryFacts, rows: SummaryRow[]): RunSummary {
+  const { plan } = facts;
+  const count = (status: SummaryRow['status']) => rows.filter((r) => r.status === status).length;
+  return {
+    runId: facts.runId,
+    dropDir: facts.dropDir,
+    outDir: facts.outDir,
+    backend: facts.backend,
+    priceTableVersion: facts.priceTableVersion,
+    estimatedCostUsd: round(plan.estimatedCostUsd),
+    ...(facts.refused ? { refused: facts.refused } : {}),
+    jobs: plan.jobs.length,
+    succeeded: count('succeeded'),
+    failed: count('failed'),
+    alreadyDone: count('already-done'),
+    retriedFromEarlierRuns: facts.retried,
+    failedByCode: failedByCode(rows),
+    sidecarProblems: plan.sidecars.flatMap((s) =>
+      s.problems.map((p) => ({
+        file: s.sidecar,
+        code: p.code,
+        message: p.message,
+        ...(p.fix ? { fix: p.fix } : {}),
+      })),
+    ),
+    uncoveredImages: plan.uncovered,
+    tokens: tokenTotals(rows),
+    costUsd: round(rows.reduce((s, r) => s + r.costUsd, 0)),
+    ...facts.queueStats,
+    startedAt: facts.startedAt.toISOString(),
+    finishedAt: facts.finishedAt.toISOString(),
+    summaryFiles: facts.summaryFiles,
+    rows: rows.sort((a, b) => a.record.localeCompare(b.record)),
+  };
+}
+
+function failedByCode(rows: readonly SummaryRow[]): RunSummary['failedByCode'] {
+  const counts: RunSummary['failedByCode'] = {};
+  for (const row of rows) {
+    if (row.errorCode) counts[row.errorCode] = (counts[row.errorCode] ?? 0) + 1;
+  }
+  return counts;
+}
+
+function tokenTotals(rows: readonly SummaryRow[]): RunSummary['tokens'] {
+  const tokens = { input: 0, output: 0, thoughts: 0, total: 0 };
+  for (const row of rows) {
+    tokens.input += row.inputTokens;
+    tokens.output += row.outputTokens;
+    tokens.thoughts += row.thoughtsTokens;
+    tokens.total += row.totalTokens;
+  }
+  return tokens;
+}
+
+const round = (usd: number) => Math.round(usd * 1e6) / 1e6;
+
+function csvCell(value: unknown): string {
+  const text = value === undefined ? '' : String(value);
+  return /[",\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+}
+
+export function toCsv(rows: readonly SummaryRow[]): string {
+  const header = [
+    'jobId',
+    'status',
+    'mode',
+    'model',
+    'errorCode',
+    'output',
+    'record',
+    'inputTokens',
+    'outputTokens',
+    'thoughtsTokens',
+    'totalTokens',
+    'costUsd',
+  ] as const;
+  const lines = [header.join(',')];
+  for (const row of rows) lines.push(header.map((key) => csvCell(row[key])).join(','));
+  return `${lines.join('\n')}\n`;
+}

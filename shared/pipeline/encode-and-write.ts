@@ -1,0 +1,53 @@
+import { BananaError } from '../errors.ts';
+import { type EncodedOutput, encodeOutput } from '../imaging/encode-output.ts';
+import type { ModelImage } from '../ports/image-model.ts';
+import type { JobRun } from './job-run.ts';
+import type { ImageFileRecord } from './records.ts';
+import { writeOutput } from './write-records.ts';
+
+/** The output image and its renditions as written, for the metadata record. */
+export type WrittenOutput = ImageFileRecord & {
+  renditions: Array<ImageFileRecord & { renditionWidth: number }>;
+};
+
+/**
+ * Encodes the model's image as the job asked (format, quality, renditions) and writes the output,
+ * then each rendition, create-only. The metadata record, written after, marks the job done.
+ */
+export async function encodeAndWrite(run: JobRun, image: ModelImage): Promise<WrittenOutput> {
+  const { deps, names, bucket } = run;
+  const encoded = await encode(run, image);
+  await writeOutput(deps, bucket, names.image, encoded.main.bytes, encoded.main.mimeType);
+  deps.failpoint?.('output-written');
+  const renditions = [];
+  for (const r of encoded.renditions) {
+    const renditionWidth = r.renditionWidth ?? r.width;
+    const name = names.rendition(renditionWidth);
+    await writeOutput(deps, bucket, name, r.bytes, r.mimeType);
+    renditions.push({ ...fileRecord(run, name, r), renditionWidth });
+  }
+  return { ...fileRecord(run, names.image, encoded.main), renditions };
+}
+
+async function encode(run: JobRun, image: ModelImage): Promise<EncodedOutput> {
+  try {
+    return await encodeOutput(image.bytes, run.job.output);
+  } catch (error) {
+    throw new BananaError({
+      code: 'MODEL_NO_IMAGE',
+      message: `The model's image could not be decoded: ${(error as Error).message}`,
+      fix: 'Retry the job by uploading the sidecar again; report it if it persists.',
+      cause: error,
+    });
+  }
+}
+
+function fileRecord(run: JobRun, name: string, image: EncodedOutput['main']): ImageFileRecord {
+  return {
+    uri: run.deps.uriOf(run.bucket, name),
+    type: image.mimeType,
+    width: image.width,
+    height: image.height,
+    bytes: image.bytes.length,
+  };
+}

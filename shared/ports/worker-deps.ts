@@ -1,0 +1,40 @@
+import type { ModelCatalog } from '../catalog/model-catalog.ts';
+import type { JobStage } from '../pipeline/job-stages.ts';
+import type { ImageModel } from './image-model.ts';
+import type { JobQueue } from './job-queue.ts';
+import type { Logger } from './logger.ts';
+import type { ObjectStore } from './object-store.ts';
+
+/**
+ * What the worker use case needs, built once per instance by the composition root
+ * (`shared/wiring/worker-deps.ts`) for the Cloud Function, the embedded runner and the stack.
+ */
+export interface WorkerDeps {
+  store: ObjectStore;
+  model: ImageModel;
+  queue: JobQueue;
+  catalog: ModelCatalog;
+  log: Logger;
+  now: () => Date;
+  /** How records name an object (gs://bucket/name in the cloud, a file path locally). */
+  uriOf: (bucket: string, name: string) => string;
+  workerId: string;
+  /**
+   * The buckets this deployment owns: a job naming any other is refused (a forged or misrouted
+   * message must not make the worker read or write elsewhere).
+   */
+  buckets?: { input: string; output: string };
+  /** Called at each stage of a job; crash tests kill the process there. */
+  failpoint?: (stage: JobStage) => void;
+  limits: WorkerLimits;
+}
+
+export interface WorkerLimits {
+  maxInputBytes: number;
+  maxInputPixels: number;
+  modelTimeoutMs: number;
+  leaseMs: number;
+}
+
+/** What writing records needs (the dead-letter function has no model and loads no sharp). */
+export type RecordDeps = Pick<WorkerDeps, 'store' | 'queue' | 'uriOf' | 'log' | 'now' | 'catalog'>;

@@ -1,0 +1,43 @@
+import type { ModelCatalog } from '../catalog/model-catalog.ts';
+import type { Config } from '../config.ts';
+import type { IngestDeps } from '../pipeline/ingest-upload.ts';
+import type { PlannerDeps } from '../pipeline/plan-sidecar.ts';
+import type { JobQueue } from '../ports/job-queue.ts';
+import type { Logger } from '../ports/logger.ts';
+import type { ObjectStore } from '../ports/object-store.ts';
+
+/** The composition root's planner half: PlannerDeps (runner, CLI) and IngestDeps (the function). */
+
+export interface PlannerParts {
+  store: ObjectStore;
+  catalog: ModelCatalog;
+  log: Logger;
+  uriOf: (bucket: string, name: string) => string;
+  buckets: { input: string; output: string };
+  now?: () => Date;
+}
+
+export function buildPlannerDeps(config: Config, parts: PlannerParts): PlannerDeps {
+  return {
+    store: parts.store,
+    catalog: parts.catalog,
+    log: parts.log,
+    now: parts.now ?? (() => new Date()),
+    uriOf: parts.uriOf,
+    inputBucket: parts.buckets.input,
+    outputBucket: parts.buckets.output,
+    defaultModel: config.BANANAFLOW_MODEL,
+    maxSidecarBytes: config.BANANAFLOW_MAX_SIDECAR_BYTES,
+  };
+}
+
+export function buildIngestDeps(
+  config: Config,
+  parts: PlannerParts & { queue: JobQueue },
+): IngestDeps {
+  return {
+    ...buildPlannerDeps(config, parts),
+    queue: parts.queue,
+    maxEventAgeMs: config.BANANAFLOW_MAX_EVENT_AGE_MS,
+  };
+}
