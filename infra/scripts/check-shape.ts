@@ -148,7 +148,12 @@ export function checkShape(rootDir: string): ShapeReport {
   const coreSdkImports: ShapeReport['coreSdkImports'] = [];
   for (const path of files) {
     const file = relative(rootDir, path);
-    const source = ts.createSourceFile(path, readFileSync(path, 'utf8'), ts.ScriptTarget.Latest, true);
+    const source = ts.createSourceFile(
+      path,
+      readFileSync(path, 'utf8'),
+      ts.ScriptTarget.Latest,
+      true,
+    );
     functions.push(...functionSizes(file, source));
     const specifiers = importsOf(source);
     graph.set(
@@ -164,7 +169,9 @@ export function checkShape(rootDir: string): ShapeReport {
     }
   }
   const cycles = findCycles(graph);
-  const long = functions.filter((f) => f.lines > LIMITS.softLines).sort((a, b) => b.lines - a.lines);
+  const long = functions
+    .filter((f) => f.lines > LIMITS.softLines)
+    .sort((a, b) => b.lines - a.lines);
   const where = (f: FunctionSize) => `${f.file}:${f.line} ${f.name} (${f.lines} lines)`;
   const problems = [
     ...long
@@ -177,7 +184,8 @@ export function checkShape(rootDir: string): ShapeReport {
       : []),
     ...cycles.map((c) => `import cycle: ${c.join(' ↔ ')}`),
     ...coreSdkImports.map(
-      (i) => `the core imports a cloud SDK: ${i.file} imports ${i.specifier} (adapters go in shared/adapters/)`,
+      (i) =>
+        `the core imports a cloud SDK: ${i.file} imports ${i.specifier} (adapters go in shared/adapters/)`,
     ),
   ];
   return { functions, cycles, coreSdkImports, problems };
