@@ -14,7 +14,7 @@ resource "google_storage_bucket" "input" {
   lifecycle_rule {
     condition {
       age            = var.state_retention_days
-      matches_prefix = [local.state_prefix]
+      matches_prefix = local.temporary_state_prefixes
     }
     action {
       type = "Delete"
@@ -45,7 +45,7 @@ resource "google_storage_bucket" "output" {
   lifecycle_rule {
     condition {
       age            = var.state_retention_days
-      matches_prefix = [local.state_prefix]
+      matches_prefix = local.temporary_state_prefixes
     }
     action {
       type = "Delete"

@@ -26,8 +26,12 @@ locals {
     sources = "${var.name_prefix}-${var.project_id}-sources"
   }
 
-  # Temporary pipeline state (claims, persisted model results) lives under this prefix.
+  # The pipeline's own objects live under this prefix (ingest never treats them as work).
   state_prefix = "_bananaflow/"
+  # Of those, working state expires (claims, persisted model results, waiting markers, daily
+  # spend counters). Kept: plans/ (what was planned, for status and backfill), held/ (jobs held
+  # while spending is paused: never lost), pause.json and deployment.json.
+  temporary_state_prefixes = [for p in ["jobs/", "waiting/", "spend/"] : "${local.state_prefix}${p}"]
 
   # A claim must outlive the longest run of the worker, or a redelivery takes over live work.
   lease_ms = (var.worker_timeout_seconds + 60) * 1000

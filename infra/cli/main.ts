@@ -17,6 +17,7 @@ import {
   readDropImageSizes,
   runDrop,
 } from '../runner/run-drop.ts';
+import { CLOUD_COMMANDS, CLOUD_USAGE } from './cloud/cloud-commands.ts';
 import { imageModelForEnv } from './image-model-for-env.ts';
 import { inspectPlannedInputs } from './inspect-inputs.ts';
 import { planTable, problemLines, progressReporter, summaryText, usd } from './render.ts';
@@ -27,6 +28,7 @@ Usage:
   bananaflow run <drop-folder> [--out <folder>] [--max-usd <n>] [--concurrency <n>] [--json]
   bananaflow estimate <drop-folder> [--json]
   bananaflow validate <sidecar-or-folder> [--json]
+${CLOUD_USAGE}
 
 Without GEMINI_API_KEY (or GOOGLE_GENAI_USE_VERTEXAI=true + GOOGLE_CLOUD_PROJECT), "run" uses the
 offline Gemini stand-in. Exit code: 0 all good, 1 some job or sidecar failed, 2 usage or setup error.`;
@@ -59,6 +61,8 @@ export async function main(
 ): Promise<number> {
   const say = (text: string) => io.err.write(`${text}\n`);
   try {
+    const cloud = argv[0] ? CLOUD_COMMANDS[argv[0]] : undefined;
+    if (cloud) return await cloud({ args: argv.slice(1), env, io });
     const { values, positionals } = parseArgs({
       args: argv,
       options: OPTIONS,

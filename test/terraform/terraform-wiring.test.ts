@@ -571,13 +571,17 @@ describe('terraform module (offline checks)', () => {
       expect(cmek?.forEach, name).toContain('var.kms_key_name');
     }
     expect(root.local('state_prefix')).toBe('_bananaflow/');
+    // Only working state expires: held jobs, plans and the deployment marker are kept.
+    const temporary = String(root.local('temporary_state_prefixes'));
+    for (const kept of ['held/', 'plans/', 'deployment']) expect(temporary).not.toContain(kept);
+    for (const expiring of ['jobs/', 'waiting/', 'spend/']) expect(temporary).toContain(expiring);
     for (const name of ['input', 'output']) {
       const bucket = root.resource('google_storage_bucket', name);
       expect(bucket.force_destroy).toBe('${var.force_destroy}');
       const rule = blocks(bucket, 'lifecycle_rule').find(
-        (r) => JSON.stringify(block(r, 'condition').matches_prefix) === '["${local.state_prefix}"]',
+        (r) => block(r, 'condition').matches_prefix === '${local.temporary_state_prefixes}',
       );
-      expect(rule, `${name} expires _bananaflow/`).toBeDefined();
+      expect(rule, `${name} expires the working state under _bananaflow/`).toBeDefined();
       expect(block(rule ?? {}, 'condition').age).toBe('${var.state_retention_days}');
       expect(block(rule ?? {}, 'action').type).toBe('Delete');
     }
