@@ -12,14 +12,15 @@ import {
 } from '../../infra/emulator/pubsub-emulator.ts';
 import { type GeminiStandIn, startGeminiStandIn } from '../../infra/gemini-stand-in/server.ts';
 import { GcsObjectStore } from '../../shared/adapters/gcs-object-store.ts';
+import { createGeminiImageModel } from '../../shared/adapters/gemini-image-model.ts';
 import { PubSubJobQueue } from '../../shared/adapters/pubsub-job-queue.ts';
 import { loadModelCatalog } from '../../shared/catalog/model-catalog.ts';
-import { createGeminiImageModel } from '../../shared/gemini/gemini-image-model.ts';
 import { DEPLOYMENT_MARKER_NAME } from '../../shared/pipeline/deployment-marker.ts';
-import { runJob, type WorkerDeps } from '../../shared/pipeline/run-job.ts';
+import { runJob } from '../../shared/pipeline/run-job.ts';
 import { holdJob, PAUSE_NAME, pauseSpending } from '../../shared/pipeline/spend-guard.ts';
 import { type Job, jobSchema } from '../../shared/planning/job.ts';
 import { silentLogger } from '../../shared/ports/logger.ts';
+import type { WorkerDeps } from '../../shared/ports/worker-deps.ts';
 import { type FakeGcsServer, startFakeGcsServer } from '../support/fake-gcs-server.ts';
 import { tinyImage, writeDrop } from '../support/pipeline-harness.ts';
 
