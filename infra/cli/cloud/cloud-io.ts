@@ -1,10 +1,14 @@
-import type { CliIo } from '../main.ts';
+/** Where a command writes: results to `out`, progress and diagnostics to `err`. */
+export interface CommandIo {
+  out: { write(text: string): unknown };
+  err: { write(text: string): unknown };
+}
 
 /** What every cloud command gets: its arguments (after the command name), env and streams. */
 export interface CloudCommandContext {
   args: string[];
   env: NodeJS.ProcessEnv;
-  io: CliIo;
+  io: CommandIo;
 }
 
 export type CloudCommand = (ctx: CloudCommandContext) => Promise<number>;

@@ -1,7 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { type DropStatus, dropStatus } from '../../../shared/pipeline/drop-status.ts';
-import { jobResultEventSchema } from '../../../shared/pipeline/result-event.ts';
+import {
+  type JobResultEvent,
+  jobResultEventSchema,
+} from '../../../shared/pipeline/result-event.ts';
 import { table, usd } from '../render.ts';
 import type { CloudCommandContext } from './cloud-io.ts';
 import { type CloudTarget, openCloudTarget } from './cloud-target.ts';
@@ -97,16 +100,10 @@ async function watch(
   let refreshing = false;
   subscription.on('message', (message) => {
     message.ack();
-    let event: ReturnType<typeof jobResultEventSchema.safeParse>;
-    try {
-      event = jobResultEventSchema.safeParse(JSON.parse(message.data.toString('utf8')));
-    } catch {
-      return;
-    }
-    if (!event.success || !event.data.recordUri.startsWith(within)) return;
-    const e = event.data;
+    const event = resultEventIn(message.data, within);
+    if (!event) return;
     io.out.write(
-      `${e.status === 'succeeded' ? '✓' : '✗'} ${e.jobId.slice(0, 8)} ${usd(e.costUsd)} ${e.errorCode ?? e.outputUri ?? ''}\n`,
+      `${event.status === 'succeeded' ? '✓' : '✗'} ${event.jobId.slice(0, 8)} ${usd(event.costUsd)} ${event.errorCode ?? event.outputUri ?? ''}\n`,
     );
     if (refreshing) return;
     refreshing = true;
@@ -130,5 +127,15 @@ async function watch(
     await subscription.close().catch(() => undefined);
     await subscription.delete().catch(() => undefined);
     io.err.write(`Deleted the temporary subscription ${name}.\n`);
+  }
+}
+
+/** The result event in a message, when it is one about a record under `within`. */
+function resultEventIn(data: Buffer, within: string): JobResultEvent | undefined {
+  try {
+    const event = jobResultEventSchema.safeParse(JSON.parse(data.toString('utf8')));
+    return event.success && event.data.recordUri.startsWith(within) ? event.data : undefined;
+  } catch {
+    return undefined;
   }
 }

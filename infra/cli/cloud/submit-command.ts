@@ -16,7 +16,7 @@ import {
 } from '../../runner/run-drop.ts';
 import { usd } from '../render.ts';
 import { type CloudCommandContext, positiveNumber } from './cloud-io.ts';
-import { openCloudTarget } from './cloud-target.ts';
+import { type CloudTarget, openCloudTarget } from './cloud-target.ts';
 
 /** Custom metadata recording the uploaded bytes' hash, so a re-run uploads only what changed. */
 export const SOURCE_HASH_KEY = 'bananaflow-source-sha256';
@@ -66,15 +66,7 @@ export async function submitCommand({ args, env, io }: CloudCommandContext): Pro
       );
       return 2;
     }
-    let uploaded = 0;
-    for (const file of files) {
-      if (!file.upload) continue;
-      await target.store.write(target.bucket, `${target.prefix}${file.name}`, file.bytes, {
-        metadata: { [SOURCE_HASH_KEY]: file.sha256 },
-      });
-      uploaded++;
-      say(`  [${uploaded}/${changed.size}] gs://${target.bucket}/${target.prefix}${file.name}`);
-    }
+    const uploaded = await upload(target, files, say);
     const summary = {
       jobs: jobs.length,
       estimatedCostUsd: estimate,
@@ -90,6 +82,25 @@ export async function submitCommand({ args, env, io }: CloudCommandContext): Pro
   } finally {
     await target.close();
   }
+}
+
+/** Uploads the changed files in order, one progress line each; returns how many. */
+async function upload(
+  target: CloudTarget,
+  files: Awaited<ReturnType<typeof filesToUpload>>,
+  say: (text: string) => void,
+): Promise<number> {
+  const total = files.filter((f) => f.upload).length;
+  let uploaded = 0;
+  for (const file of files) {
+    if (!file.upload) continue;
+    await target.store.write(target.bucket, `${target.prefix}${file.name}`, file.bytes, {
+      metadata: { [SOURCE_HASH_KEY]: file.sha256 },
+    });
+    uploaded++;
+    say(`  [${uploaded}/${total}] gs://${target.bucket}/${target.prefix}${file.name}`);
+  }
+  return uploaded;
 }
 
 async function planLocally(
@@ -119,11 +130,7 @@ async function planLocally(
 }
 
 /** Every drop file, images before sidecars, and whether its bytes differ from the bucket's copy. */
-async function filesToUpload(
-  target: Awaited<ReturnType<typeof openCloudTarget>>,
-  dropDir: string,
-  names: readonly string[],
-) {
+async function filesToUpload(target: CloudTarget, dropDir: string, names: readonly string[]) {
   const rank = (name: string) => (classifyDropFile(name).kind === 'image' ? 0 : 1);
   const ordered = [...names].sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
   const files = [];
