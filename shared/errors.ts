@@ -21,6 +21,10 @@ export const ERROR_CODES = [
   'MODEL_UNKNOWN',
   'MODEL_OPTION_UNSUPPORTED',
   'COST_CAP_EXCEEDED',
+  // request messages (the requests topic)
+  'REQUEST_INVALID_JSON',
+  'REQUEST_INVALID',
+  'REQUEST_TOO_LARGE',
   // model outcomes
   'MODEL_BLOCKED_PROMPT',
   'MODEL_BLOCKED_OUTPUT',

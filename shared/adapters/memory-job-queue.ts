@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { isBananaError } from '../errors.ts';
 import type { JobResultEvent } from '../pipeline/result-event.ts';
 import type { Job } from '../planning/job.ts';
-import type { JobDelivery, JobQueue } from '../ports/job-queue.ts';
+import type { JobDelivery, JobQueue, RequestEventSink } from '../ports/job-queue.ts';
+import type { RequestEvent } from '../requests/request-event.ts';
 
 export interface MemoryQueueOptions {
   /** Deliveries in flight at once (the worker's concurrency). */
@@ -30,8 +31,9 @@ interface Message {
  * backoff (at least the delay the error asks for), and after maxAttempts the message goes to the
  * dead-letter handler. Bounded concurrency is the worker's concurrency.
  */
-export class MemoryJobQueue implements JobQueue {
+export class MemoryJobQueue implements JobQueue, RequestEventSink {
   readonly results: JobResultEvent[] = [];
+  readonly requestEvents: RequestEvent[] = [];
   readonly stats = { published: 0, deliveries: 0, retries: 0, deadLettered: 0, undeliverable: 0 };
   /** Messages that neither the worker nor the dead-letter handler could take (bugs, full disks). */
   readonly undeliverable: Array<{ job: unknown; messageId: string; error: unknown }> = [];
@@ -63,6 +65,10 @@ export class MemoryJobQueue implements JobQueue {
     const copy = JSON.parse(JSON.stringify(event)) as JobResultEvent;
     this.results.push(copy);
     for (const listener of this.resultListeners) listener(copy);
+  }
+
+  async publishRequestEvent(event: RequestEvent): Promise<void> {
+    this.requestEvents.push(JSON.parse(JSON.stringify(event)) as RequestEvent);
   }
 
   onResult(listener: (event: JobResultEvent) => void): void {

@@ -2,7 +2,8 @@ import type { PubSub, Topic } from '@google-cloud/pubsub';
 import { BananaError } from '../errors.ts';
 import type { JobResultEvent } from '../pipeline/result-event.ts';
 import type { Job } from '../planning/job.ts';
-import type { JobQueue } from '../ports/job-queue.ts';
+import type { JobQueue, RequestEventSink } from '../ports/job-queue.ts';
+import type { RequestEvent } from '../requests/request-event.ts';
 
 export interface PubSubTopicNames {
   /** Topic the workers' subscription reads planned jobs from. */
@@ -23,10 +24,11 @@ const BATCHING = { maxMessages: 500, maxMilliseconds: 10 } as const;
  * test harness on the emulator); this class only publishes.
  *
  * Jobs go out as JSON with attributes {jobId, runId, schemaVersion}; results with {jobId, runId,
- * status}, so subscriptions can filter without decoding. Every publish is awaited before the call
+ * status}; request events with {type, requestId, status}; a job planned from a request adds its
+ * requestId to both, so subscriptions can filter without decoding. Every publish is awaited before the call
  * resolves: a function must not return with publishes still in flight.
  */
-export class PubSubJobQueue implements JobQueue {
+export class PubSubJobQueue implements JobQueue, RequestEventSink {
   readonly #pubsub: PubSub;
   readonly #names: PubSubTopicNames;
   readonly #topics = new Map<string, Topic>();
@@ -49,6 +51,7 @@ export class PubSubJobQueue implements JobQueue {
             jobId: job.jobId,
             runId: job.runId,
             schemaVersion: String(job.schemaVersion),
+            ...(job.requestId ? { requestId: job.requestId } : {}),
           },
         }),
       ),
@@ -60,7 +63,22 @@ export class PubSubJobQueue implements JobQueue {
     await settleAll(this.#names.results, [
       topic.publishMessage({
         data: Buffer.from(JSON.stringify(event)),
-        attributes: { jobId: event.jobId, runId: event.runId, status: event.status },
+        attributes: {
+          jobId: event.jobId,
+          runId: event.runId,
+          status: event.status,
+          ...(event.requestId ? { requestId: event.requestId } : {}),
+        },
+      }),
+    ]);
+  }
+
+  async publishRequestEvent(event: RequestEvent): Promise<void> {
+    const topic = this.#topic(this.#names.results);
+    await settleAll(this.#names.results, [
+      topic.publishMessage({
+        data: Buffer.from(JSON.stringify(event)),
+        attributes: { type: event.type, requestId: event.requestId, status: event.status },
       }),
     ]);
   }

@@ -51,7 +51,13 @@ export async function announceIfMissed(
 /** Rebuilds the event from a metadata or error record (undefined when it is neither). */
 function eventFromRecord(record: RecordLike, recordUri: string): JobResultEvent | undefined {
   if (typeof record.jobId !== 'string' || typeof record.runId !== 'string') return undefined;
-  const common = { schemaVersion: 1 as const, jobId: record.jobId, runId: record.runId, recordUri };
+  const common = {
+    schemaVersion: 1 as const,
+    jobId: record.jobId,
+    runId: record.runId,
+    ...(typeof record.requestId === 'string' ? { requestId: record.requestId } : {}),
+    recordUri,
+  };
   if (record.status === 'succeeded') {
     return {
       ...common,
@@ -76,6 +82,7 @@ function eventFromRecord(record: RecordLike, recordUri: string): JobResultEvent 
 interface RecordLike {
   jobId?: unknown;
   runId?: unknown;
+  requestId?: unknown;
   status?: unknown;
   output?: { uri?: string };
   cost?: { total?: number };

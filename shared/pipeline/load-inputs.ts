@@ -32,10 +32,10 @@ function inputField(job: Job, index: number): string | undefined {
   const ref = job.inputs[index];
   if (!ref) return undefined;
   const position = job.inputs.slice(0, index).filter((i) => i.role === ref.role).length;
-  if (job.sidecar.kind !== 'manifest') {
-    return ref.role === 'reference' ? `references[${position}]` : undefined;
-  }
-  return `jobs[${job.jobIndex}].${ref.role === 'reference' ? 'references' : 'inputs'}[${position}]`;
+  const field = `${ref.role === 'reference' ? 'references' : 'inputs'}[${position}]`;
+  if (job.sidecar.kind === 'request') return field;
+  if (job.sidecar.kind !== 'manifest') return ref.role === 'reference' ? field : undefined;
+  return `jobs[${job.jobIndex}].${field}`;
 }
 
 /** An input's error, saying which sidecar and field named the file (so the fix is findable). */

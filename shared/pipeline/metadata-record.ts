@@ -24,6 +24,7 @@ export function buildMetadataRecord(run: JobRun, facts: SuccessFacts): MetadataR
     schemaVersion: 1,
     jobId: job.jobId,
     runId: job.runId,
+    ...(job.requestId ? { requestId: job.requestId } : {}),
     status: 'succeeded',
     mode: job.mode,
     model: {

@@ -33,6 +33,8 @@ export interface MetadataRecord {
   schemaVersion: 1;
   jobId: string;
   runId: string;
+  /** The request message the job was planned from (absent for drops). */
+  requestId?: string;
   status: 'succeeded';
   mode: Job['mode'];
   model: { requested: string; id: string; version?: string; backend: string };
@@ -73,6 +75,7 @@ export interface ErrorRecord {
   status: 'failed';
   jobId?: string;
   runId: string;
+  requestId?: string;
   /** The file the problem is about (a sidecar or an input). */
   file?: string;
   /** The sidecar that planned the job, and the field of it naming `file` when that is known. */

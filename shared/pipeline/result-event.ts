@@ -12,6 +12,8 @@ export const jobResultEventSchema = z.object({
   schemaVersion: z.literal(1),
   jobId: z.string(),
   runId: z.string(),
+  /** The request message the job was planned from (absent for drops): also an attribute. */
+  requestId: z.string().optional(),
   status: z.enum(['succeeded', 'failed']),
   /** gs://bucket/name (or file path locally) of the metadata or error record. */
   recordUri: z.string(),

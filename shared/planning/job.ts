@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { REQUEST_ID_PATTERN } from '../requests/request-schema.ts';
 import { MODES, OUTPUT_FORMATS } from '../sidecar/sidecar-schema.ts';
 
 /**
@@ -20,7 +21,10 @@ export const jobSchema = z.strictObject({
   /** The ingest (or CLI run) that planned it; not part of the identity. */
   runId: z.string().min(1),
   mode: z.enum(MODES),
-  sidecar: objectRefSchema.extend({ kind: z.enum(['image', 'folder', 'manifest']) }),
+  /** For a request's jobs (kind 'request'), `requests/<requestId>` and the request's content hash. */
+  sidecar: objectRefSchema.extend({ kind: z.enum(['image', 'folder', 'manifest', 'request']) }),
+  /** Set when the job was planned from a request message: echoed on its result event and records. */
+  requestId: z.string().regex(REQUEST_ID_PATTERN).optional(),
   jobIndex: z.number().int().nonnegative(),
   variant: z.number().int().positive(),
   variants: z.number().int().positive(),

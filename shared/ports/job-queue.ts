@@ -1,5 +1,6 @@
 import type { JobResultEvent } from '../pipeline/result-event.ts';
 import type { Job } from '../planning/job.ts';
+import type { RequestEvent } from '../requests/request-event.ts';
 
 /**
  * Port: where planned jobs go and where finished jobs are announced. Pub/Sub topics in the cloud
@@ -11,6 +12,14 @@ export interface JobQueue {
   publishJobs(jobs: readonly Job[]): Promise<void>;
   /** Announces a terminal outcome (succeeded or failed) on the results topic. */
   publishResult(event: JobResultEvent): Promise<void>;
+}
+
+/**
+ * Port: where the requests function announces how it handled a request message (accepted with its
+ * jobs, or rejected with every problem). The results topic in the cloud, beside job results.
+ */
+export interface RequestEventSink {
+  publishRequestEvent(event: RequestEvent): Promise<void>;
 }
 
 /** One delivery of a job to a worker; attempt starts at 1. */

@@ -1,7 +1,8 @@
 import { z } from 'zod';
+import { requestSchema } from '../requests/request-schema.ts';
 import { editSidecarSchema, manifestSchema } from './sidecar-schema.ts';
 
-/** JSON Schemas generated from the zod schemas, keyed by file name under schema/. */
+/** JSON Schemas generated from the zod schemas (sidecars and the request message), keyed by file name under schema/. */
 export function sidecarJsonSchemas(): Record<string, unknown> {
   const generate = (schema: z.ZodType, id: string, title: string) => ({
     ...z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }),
@@ -18,6 +19,11 @@ export function sidecarJsonSchemas(): Record<string, unknown> {
       manifestSchema,
       'jobs.v1.json',
       'bananaflow manifest v1: NAME.jobs.json',
+    ),
+    'request.v1.json': generate(
+      requestSchema,
+      'request.v1.json',
+      'bananaflow request message v1: one job, published on the requests topic',
     ),
   };
 }

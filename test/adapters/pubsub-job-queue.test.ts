@@ -103,6 +103,45 @@ describe.skipIf(!available.ok)('PubSubJobQueue on the Pub/Sub emulator', () => {
     }
   });
 
+  it('puts the request id in the attributes of its jobs, their results and request events', async () => {
+    const harness = await makeHarness();
+    try {
+      const job = { ...makeJob(1), requestId: 'order-1' };
+      await harness.queue.publishJobs([job]);
+      await harness.queue.publishResult({
+        schemaVersion: 1,
+        jobId: job.jobId,
+        runId: job.runId,
+        requestId: 'order-1',
+        status: 'succeeded',
+        recordUri: 'gs://out/x.png.json',
+        costUsd: 0.039,
+        finishedAt: '2025-01-01T00:00:00.000Z',
+      });
+      await harness.queue.publishRequestEvent({
+        schemaVersion: 1,
+        type: 'request.accepted',
+        status: 'accepted',
+        requestId: 'order-1',
+        messageId: 'm-1',
+        jobIds: [job.jobId],
+        estimatedCostUsd: 0.039,
+        at: '2025-01-01T00:00:00.000Z',
+      });
+      // Distinct by jobId: the request event (no jobId) counts as one more.
+      const { jobs, results } = await harness.received({ jobs: 1, results: 2 });
+      expect(jobs[0]?.attributes).toMatchObject({ jobId: job.jobId, requestId: 'order-1' });
+      expect(results.map((m) => m.attributes)).toEqual(
+        expect.arrayContaining([
+          expect.objectContaining({ jobId: job.jobId, requestId: 'order-1', status: 'succeeded' }),
+          { type: 'request.accepted', requestId: 'order-1', status: 'accepted' },
+        ]),
+      );
+    } finally {
+      await harness.cleanup();
+    }
+  });
+
   it('fails with a retryable BananaError when messages are not accepted', async () => {
     const harness = await makeHarness({ jobs: `missing-${randomUUID().slice(0, 8)}` });
     try {
