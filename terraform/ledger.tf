@@ -60,6 +60,10 @@ resource "google_pubsub_subscription" "results_ledger" {
   topic   = google_pubsub_topic.results.id
   labels  = local.labels
 
+  # Job results only: request events (request.accepted / request.rejected, attribute "type")
+  # cost nothing and have no job.
+  filter = "NOT attributes:type"
+
   bigquery_config {
     table = "${var.project_id}.${google_bigquery_table.ledger_results[0].dataset_id}.${google_bigquery_table.ledger_results[0].table_id}"
     # JSON events map onto the table's columns by name; fields added to the event later are

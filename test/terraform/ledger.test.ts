@@ -103,6 +103,8 @@ describe('cost ledger (terraform/ledger.tf)', () => {
     expect(bq.write_metadata).toBe(true);
     expect(String(bq.table)).toContain('google_bigquery_table.ledger_results[0].table_id');
     expect(sub.push_config).toBeUndefined();
+    // Request events (attribute "type") share the results topic but are no job's cost.
+    expect(sub.filter).toBe('NOT attributes:type');
     expect(JSON.stringify(sub.depends_on)).toContain(
       'google_bigquery_table_iam_member.pubsub_agent_ledger_writer',
     );
