@@ -21,6 +21,7 @@ import { CLOUD_COMMANDS, CLOUD_USAGE } from './cloud/cloud-commands.ts';
 import { imageModelForEnv } from './image-model-for-env.ts';
 import { inspectPlannedInputs } from './inspect-inputs.ts';
 import { planTable, problemLines, progressReporter, summaryText, usd } from './render.ts';
+import { reportAfterRun, reportCommand } from './report-command.ts';
 
 const USAGE = `bananaflow: run Gemini image edits from a folder of images and sidecars.
 
@@ -28,6 +29,7 @@ Usage:
   bananaflow run <drop-folder> [--out <folder>] [--max-usd <n>] [--concurrency <n>] [--json]
   bananaflow estimate <drop-folder> [--json]
   bananaflow validate <sidecar-or-folder> [--json]
+  bananaflow report <out-folder | gs://bucket[/prefix]> [--out <file.html>] [--json]
 ${CLOUD_USAGE}
 
 Without GEMINI_API_KEY (or GOOGLE_GENAI_USE_VERTEXAI=true + GOOGLE_CLOUD_PROJECT), "run" uses the
@@ -102,6 +104,8 @@ export async function main(
             latencyMs: number('stand-in-latency-ms'),
           },
         );
+      case 'report':
+        return await reportCommand(target, values.out, { io, json: values.json, env });
       case 'estimate':
       case 'validate':
         return await plan(command, target, { config, catalog, json: values.json, io, say });
@@ -177,6 +181,7 @@ async function run(
         ctx.io.out.write('(offline stand-in: set GEMINI_API_KEY to call Gemini)\n');
     }
     if (summary.refused) return 2;
+    await reportAfterRun(summary.outDir, ctx);
     return summary.failed > 0 || summary.sidecarProblems.length > 0 ? 1 : 0;
   } finally {
     await choice.close();

@@ -1,0 +1,149 @@
+import { createHash } from 'node:crypto';
+import { mkdir, readdir, writeFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import { toBananaError } from '../../shared/errors.ts';
+import { mapLimit } from '../../shared/map-limit.ts';
+import type { ImageSource, ReportJob } from './report-jobs.ts';
+import type { ReportLocation } from './report-location.ts';
+import { fileHref } from './report-location.ts';
+import { readStepImages } from './step-images.ts';
+
+/** A thumbnail written beside the report, and the link that opens the full image. */
+export interface Thumbnail {
+  /** Relative to the report's folder. */
+  src: string;
+  width: number;
+  height: number;
+  href?: string;
+}
+export type ThumbnailResult = Thumbnail | { missing: string };
+
+/** Longest side of a thumbnail: sharp on a card about half as wide, at twice the pixel density. */
+const THUMB_BOX = 320;
+const MAX_IMAGE_BYTES = 64 << 20;
+
+export function sourceKey(source: ImageSource): string {
+  if (source.kind === 'object') return `object:${source.name}`;
+  if (source.kind === 'uri') return `uri:${source.uri}`;
+  return `step:${source.jobId}:${source.step}`;
+}
+
+interface ThumbnailContext {
+  location: ReportLocation;
+  reportDir: string;
+  filesDir: string;
+  /** Thumbnails already in `filesDir`, by content hash: reports of the same folder reuse them. */
+  existing: Map<string, string>;
+  steps: (jobId: string) => Promise<Buffer[]>;
+}
+
+/**
+ * Makes a thumbnail of every image the jobs show (each distinct source once), into `filesDir`.
+ * Thumbnails are named by the hash of the full image's bytes and their size, so a second report
+ * of the same folder decodes nothing it decoded before. An image that cannot be read or decoded
+ * gets a reason instead, which the page shows as a placeholder.
+ */
+export async function makeThumbnails(
+  jobs: readonly ReportJob[],
+  options: { location: ReportLocation; reportDir: string; filesDir: string },
+): Promise<Map<string, ThumbnailResult>> {
+  await mkdir(options.filesDir, { recursive: true });
+  const existing = new Map<string, string>();
+  for (const name of await readdir(options.filesDir)) existing.set(name.split('.')[0] ?? '', name);
+  const stepCache = new Map<string, Promise<Buffer[]>>();
+  const { store, bucket } = options.location;
+  const ctx: ThumbnailContext = {
+    ...options,
+    existing,
+    steps: (jobId) => {
+      let images = stepCache.get(jobId);
+      if (!images) {
+        images = readStepImages(store, bucket, jobId);
+        stepCache.set(jobId, images);
+      }
+      return images;
+    },
+  };
+  const sources = new Map<string, ImageSource>();
+  for (const job of jobs) {
+    for (const slot of [...job.before, ...job.after])
+      sources.set(sourceKey(slot.source), slot.source);
+  }
+  const keys = [...sources.keys()];
+  const results = await mapLimit(keys, Math.max(2, availableParallelism()), (key) =>
+    thumbnailOf(sources.get(key) as ImageSource, ctx),
+  );
+  return new Map(keys.map((key, i) => [key, results[i] as ThumbnailResult]));
+}
+
+async function thumbnailOf(source: ImageSource, ctx: ThumbnailContext): Promise<ThumbnailResult> {
+  let bytes: Buffer;
+  try {
+    bytes = await readSource(source, ctx);
+  } catch (error) {
+    return {
+      missing: `missing: ${notFound(error) ? 'the file is gone' : toBananaError(error).message}`,
+    };
+  }
+  const hash = createHash('sha256').update(bytes).digest('hex').slice(0, 24);
+  let href = hrefOf(source, ctx);
+  if (source.kind === 'step') {
+    // A step's image lives only inside the job's checkpoint: keep a copy the link can open.
+    const full = join(ctx.filesDir, `${hash}.full.png`);
+    await writeFile(full, bytes);
+    href = fileHref(full, ctx.reportDir);
+  }
+  const cached = ctx.existing.get(hash);
+  const size = cached && /\.(\d+)x(\d+)\.webp$/.exec(cached);
+  if (cached && size) {
+    return thumbnail(cached, Number(size[1]), Number(size[2]), href, ctx);
+  }
+  try {
+    const { data, info } = await sharp(bytes, { failOn: 'none' })
+      .rotate()
+      .resize({ width: THUMB_BOX, height: THUMB_BOX, fit: 'inside', withoutEnlargement: true })
+      .webp({ quality: 70, effort: 2 })
+      .toBuffer({ resolveWithObject: true });
+    const name = `${hash}.${info.width}x${info.height}.webp`;
+    await writeFile(join(ctx.filesDir, name), data);
+    return thumbnail(name, info.width, info.height, href, ctx);
+  } catch (error) {
+    return { missing: `not an image that can be shown: ${(error as Error).message}` };
+  }
+}
+
+function thumbnail(
+  name: string,
+  width: number,
+  height: number,
+  href: string | undefined,
+  ctx: ThumbnailContext,
+): Thumbnail {
+  const src = fileHref(join(ctx.filesDir, name), ctx.reportDir);
+  return { src, width, height, ...(href ? { href } : {}) };
+}
+
+async function readSource(source: ImageSource, ctx: ThumbnailContext): Promise<Buffer> {
+  const { location } = ctx;
+  if (source.kind === 'object') {
+    const name = source.name;
+    return (await location.store.read(location.bucket, name, { maxBytes: MAX_IMAGE_BYTES })).bytes;
+  }
+  if (source.kind === 'uri') return location.readUri(source.uri, MAX_IMAGE_BYTES);
+  const image = (await ctx.steps(source.jobId))[source.step - 1];
+  if (!image) throw new Error(`step ${source.step}'s image was not kept`);
+  return image;
+}
+
+function hrefOf(source: ImageSource, ctx: ThumbnailContext): string | undefined {
+  if (source.kind === 'object') return ctx.location.hrefOfObject(source.name, ctx.reportDir);
+  if (source.kind === 'uri') return ctx.location.hrefOfUri(source.uri, ctx.reportDir);
+  return undefined;
+}
+
+function notFound(error: unknown): boolean {
+  const code = error instanceof Error && 'code' in error ? error.code : undefined;
+  return code === 'ENOENT' || code === 'STORAGE_NOT_FOUND';
+}
