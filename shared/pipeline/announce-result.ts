@@ -1,3 +1,4 @@
+import type { Usage } from '../catalog/cost.ts';
 import type { ErrorCode } from '../errors.ts';
 import type { JobQueue } from '../ports/job-queue.ts';
 import type { Logger } from '../ports/logger.ts';
@@ -48,22 +49,34 @@ export async function announceIfMissed(
   await announceResult(deps, bucket, event);
 }
 
-/** Rebuilds the event from a metadata or error record (undefined when it is neither). */
-function eventFromRecord(record: RecordLike, recordUri: string): JobResultEvent | undefined {
+/**
+ * The result event of a metadata or error record (undefined when it is neither): the one place
+ * an event is made, for the first announcement and for a missed one alike. It carries what the
+ * cost ledger needs (model, tier, tags, usage, cost), so no consumer has to read the record.
+ */
+export function eventFromRecord(record: RecordLike, recordUri: string): JobResultEvent | undefined {
   if (typeof record.jobId !== 'string' || typeof record.runId !== 'string') return undefined;
+  const model = typeof record.model === 'string' ? record.model : record.model?.id;
+  const sidecarUri = typeof record.sidecar === 'string' ? record.sidecar : record.sidecar?.uri;
   const common = {
     schemaVersion: 1 as const,
     jobId: record.jobId,
     runId: record.runId,
     ...(typeof record.requestId === 'string' ? { requestId: record.requestId } : {}),
     recordUri,
+    costUsd: record.cost?.total ?? 0,
+    ...(sidecarUri ? { sidecarUri } : {}),
+    ...(model ? { model } : {}),
+    tier: record.tier ?? 'standard',
+    ...(record.tags ? { tags: record.tags } : {}),
+    ...(record.usage ? { usage: record.usage } : {}),
+    ...(record.cost?.priceTableVersion ? { priceTableVersion: record.cost.priceTableVersion } : {}),
   };
   if (record.status === 'succeeded') {
     return {
       ...common,
       status: 'succeeded',
       ...(record.output?.uri ? { outputUri: record.output.uri } : {}),
-      costUsd: record.cost?.total ?? 0,
       finishedAt: record.timing?.finishedAt ?? record.at ?? '',
     };
   }
@@ -72,20 +85,25 @@ function eventFromRecord(record: RecordLike, recordUri: string): JobResultEvent 
       ...common,
       status: 'failed',
       ...(record.error?.code ? { errorCode: record.error.code } : {}),
-      costUsd: record.cost?.total ?? 0,
       finishedAt: record.at ?? '',
     };
   }
   return undefined;
 }
 
+/** The fields of a metadata or error record an event is made from (records.ts has them all). */
 interface RecordLike {
   jobId?: unknown;
   runId?: unknown;
   requestId?: unknown;
   status?: unknown;
+  model?: string | { id?: string };
+  sidecar?: string | { uri?: string };
+  tier?: string;
+  tags?: Record<string, string>;
+  usage?: Usage;
   output?: { uri?: string };
-  cost?: { total?: number };
+  cost?: { total?: number; priceTableVersion?: string };
   timing?: { finishedAt?: string };
   error?: { code?: ErrorCode };
   at?: string;

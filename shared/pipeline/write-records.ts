@@ -5,7 +5,7 @@ import { outputNames } from '../planning/output-names.ts';
 import { writeIfAbsent } from '../ports/object-store.ts';
 import type { RecordDeps, WorkerDeps } from '../ports/worker-deps.ts';
 import { OUTPUT_TAG } from '../sidecar/drop-files.ts';
-import { announceResult } from './announce-result.ts';
+import { announceResult, eventFromRecord } from './announce-result.ts';
 import type { Billed } from './billing-ledger.ts';
 import type { ErrorRecord, MetadataRecord } from './records.ts';
 import { toJsonBytes } from './records.ts';
@@ -42,17 +42,7 @@ export async function writeMetadataRecord(
   const name = outputNames(job.output.base, job.output.format).metadata;
   await writeOutput(deps, bucket, name, toJsonBytes(record), 'application/json');
   const recordUri = deps.uriOf(bucket, name);
-  await announceResult(deps, bucket, {
-    schemaVersion: 1,
-    jobId: job.jobId,
-    runId: job.runId,
-    ...(job.requestId ? { requestId: job.requestId } : {}),
-    status: 'succeeded',
-    recordUri,
-    outputUri: record.output.uri,
-    costUsd: record.cost.total,
-    finishedAt: record.timing.finishedAt,
-  });
+  await announceEvent(deps, bucket, record, recordUri);
   return recordUri;
 }
 
@@ -90,17 +80,7 @@ export async function writeErrorRecord(
     at: deps.now().toISOString(),
   };
   await writeOutput(deps, job.output.bucket, names.error, toJsonBytes(record), 'application/json');
-  await announceResult(deps, job.output.bucket, {
-    schemaVersion: 1,
-    jobId: job.jobId,
-    runId: job.runId,
-    ...(job.requestId ? { requestId: job.requestId } : {}),
-    status: 'failed',
-    recordUri: deps.uriOf(job.output.bucket, names.error),
-    errorCode: failure.code,
-    costUsd: cost?.total ?? 0,
-    finishedAt: record.at,
-  });
+  await announceEvent(deps, job.output.bucket, record, deps.uriOf(job.output.bucket, names.error));
   deps.log.warn('job failed', {
     jobId: job.jobId,
     runId: job.runId,
@@ -109,4 +89,14 @@ export async function writeErrorRecord(
     cost: cost?.total ?? 0,
   });
   return record;
+}
+
+async function announceEvent(
+  deps: RecordDeps,
+  bucket: string,
+  record: MetadataRecord | ErrorRecord,
+  recordUri: string,
+): Promise<void> {
+  const event = eventFromRecord(record, recordUri);
+  if (event) await announceResult(deps, bucket, event);
 }
