@@ -8,6 +8,7 @@ import {
   MANIFEST_SUFFIX,
   OUTPUT_TAG,
 } from '../sidecar/drop-files.ts';
+import { writePlanRecord } from './plan-record.ts';
 import {
   indexObjects,
   type PlannerDeps,
@@ -142,6 +143,15 @@ export async function ingestUpload(
   }
   const jobs = plans.flatMap((p) => p.jobs);
   await deps.queue.publishJobs(jobs);
+  // After publishing: `bananaflow status` counts a drop's jobs from these records.
+  for (const plan of plans) {
+    await writePlanRecord(
+      deps.store,
+      deps.outputBucket,
+      { ...plan, runId, by: 'ingest' },
+      deps.now(),
+    );
+  }
   // Published (or the sidecar is gone or invalid now): this input is no longer awaited.
   for (const m of markers) if (!stillWaiting.has(m.sidecar)) await waiting.forget(m.marker);
   const waitingFor = [...new Set(plans.flatMap((p) => p.waitingFor))];

@@ -1,13 +1,13 @@
 import { z } from 'zod';
-import { BananaError } from '../errors.ts';
+import { BananaError, hasErrorCode } from '../errors.ts';
 import type { Job } from '../planning/job.ts';
-import { type ObjectStore, writeIfAbsent } from '../ports/object-store.ts';
+import type { ObjectStore } from '../ports/object-store.ts';
 import { PIPELINE_PREFIX } from '../sidecar/drop-files.ts';
 import { OUTPUT_FORMATS } from '../sidecar/sidecar-schema.ts';
 
 /**
  * What was planned for one sidecar version: `_bananaflow/plans/<sidecar name>@<generation>.json`
- * in the output bucket, written once by whoever planned it (ingest, backfill). `bananaflow status`
+ * in the output bucket, written by whoever planned it (ingest, backfill). `bananaflow status`
  * reads these to know the jobs of a drop (planned vs. done) and what the rest will cost; backfill
  * reads them to plan nothing twice. Small and kept (not working state): one per sidecar version.
  */
@@ -37,35 +37,73 @@ export type PlanRecord = z.infer<typeof planRecordSchema>;
 export const planRecordName = (sidecar: string, generation: string) =>
   `${PLANS_PREFIX}${sidecar}@${generation}.json`;
 
-/** Writes the plan of one sidecar version once (a second planner of it changes nothing). */
+/**
+ * Adds planned jobs to the plan record of their sidecar version. Ingest plans a sidecar in parts
+ * when its inputs arrive one by one (each upload plans the jobs it completes), so the record is
+ * the union of every part: read, merge, write back under a generation precondition, and try again
+ * when another planner wrote in between. Returns how many jobs were new to the record.
+ */
 export async function writePlanRecord(
   store: ObjectStore,
   bucket: string,
   plan: { sidecar: string; generation: string; runId: string; by: string; jobs: readonly Job[] },
   now: Date,
-): Promise<boolean> {
-  const record: PlanRecord = {
-    schemaVersion: 1,
-    sidecar: plan.sidecar,
-    generation: plan.generation,
-    runId: plan.runId,
-    plannedAt: now.toISOString(),
-    by: plan.by,
-    jobs: plan.jobs.map((j) => ({
-      jobId: j.jobId,
-      base: j.output.base,
-      format: j.output.format,
-      model: j.model,
-      estimatedCostUsd: j.estimatedCostUsd,
-    })),
-  };
-  return writeIfAbsent(
-    store,
-    bucket,
-    planRecordName(plan.sidecar, plan.generation),
-    Buffer.from(`${JSON.stringify(record, null, 2)}\n`),
-    { contentType: 'application/json' },
-  );
+): Promise<number> {
+  const name = planRecordName(plan.sidecar, plan.generation);
+  const planned = plan.jobs.map((j) => ({
+    jobId: j.jobId,
+    base: j.output.base,
+    format: j.output.format,
+    model: j.model,
+    estimatedCostUsd: j.estimatedCostUsd,
+  }));
+  for (let attempt = 1; ; attempt++) {
+    const current = await readWithGeneration(store, bucket, name);
+    const known = new Set(current?.record?.jobs.map((j) => j.jobId));
+    const added = planned.filter((j) => !known.has(j.jobId));
+    if (current?.record && added.length === 0) return 0;
+    const record: PlanRecord = current?.record
+      ? { ...current.record, jobs: [...current.record.jobs, ...added] }
+      : {
+          schemaVersion: 1,
+          sidecar: plan.sidecar,
+          generation: plan.generation,
+          runId: plan.runId,
+          plannedAt: now.toISOString(),
+          by: plan.by,
+          jobs: added,
+        };
+    try {
+      await store.write(bucket, name, Buffer.from(`${JSON.stringify(record, null, 2)}\n`), {
+        contentType: 'application/json',
+        ifGenerationMatch: current?.generation ?? '0',
+      });
+      return added.length;
+    } catch (error) {
+      const raced =
+        hasErrorCode(error, 'STORAGE_ALREADY_EXISTS') ||
+        hasErrorCode(error, 'STORAGE_PRECONDITION_FAILED');
+      if (!raced || attempt >= 10) throw error;
+    }
+  }
+}
+
+async function readWithGeneration(store: ObjectStore, bucket: string, name: string) {
+  try {
+    const { bytes, info } = await store.read(bucket, name, { maxBytes: 16 << 20 });
+    let value: unknown;
+    try {
+      value = JSON.parse(bytes.toString('utf8'));
+    } catch {
+      value = undefined;
+    }
+    const parsed = planRecordSchema.safeParse(value);
+    // An unreadable record is replaced: it only summarises what the jobs' own records say.
+    return { record: parsed.success ? parsed.data : undefined, generation: info.generation };
+  } catch (error) {
+    if (hasErrorCode(error, 'STORAGE_NOT_FOUND')) return undefined;
+    throw error;
+  }
 }
 
 /** Every plan record under a sidecar-name prefix; unreadable ones are skipped and counted. */

@@ -2,6 +2,7 @@ import { readdir } from 'node:fs/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { backfill } from '../../shared/pipeline/backfill.ts';
 import { dropStatus } from '../../shared/pipeline/drop-status.ts';
+import { ingestUpload } from '../../shared/pipeline/ingest-upload.ts';
 import { readPlanRecords } from '../../shared/pipeline/plan-record.ts';
 import { runJob } from '../../shared/pipeline/run-job.ts';
 import { holdJob } from '../../shared/pipeline/spend-guard.ts';
@@ -103,5 +104,29 @@ describe('backfill and drop status', () => {
     expect(after).toMatchObject({ planned: 2, succeeded: 1, held: 1, queued: 0, failed: 0 });
     expect(after.costUsd).toBeCloseTo(done.status === 'succeeded' ? done.record.cost.total : -1, 9);
     expect(after.remainingEstimateUsd).toBeCloseTo(second.estimatedCostUsd, 9);
+  });
+
+  it('status counts a sidecar that ingest planned in parts, as its inputs arrived', async () => {
+    const deps = { ...h.planner, queue, maxEventAgeMs: 3_600_000 };
+    const upload = async (name: string, content: Buffer | object) => {
+      await writeDrop(h.dropDir, { [name]: content });
+      const info = await h.store.stat('input', name);
+      if (!info) throw new Error(`${name} not written`);
+      await ingestUpload(deps, { bucket: 'input', name, generation: info.generation });
+    };
+    await upload('late/_edit.json', { prompt: 'in pencil' });
+    await upload('late/a.png', await tinyImage());
+    await upload('late/b.png', await tinyImage('png', 40, 40));
+    expect(queue.published).toHaveLength(2);
+    const status = await dropStatus(h.store, 'output', 'late/', new Date());
+    expect(status).toMatchObject({ sidecars: 1, planned: 2, queued: 2 });
+    // The same event delivered again (at least once) adds nothing.
+    const a = await h.store.stat('input', 'late/a.png');
+    await ingestUpload(deps, {
+      bucket: 'input',
+      name: 'late/a.png',
+      generation: a?.generation ?? '',
+    });
+    expect((await dropStatus(h.store, 'output', 'late/', new Date())).planned).toBe(2);
   });
 });
