@@ -52,6 +52,16 @@ async function readGsUri(gcs: GcsStoreFactory | undefined, uri: string, maxBytes
   return (await store.read(match[1] as string, match[2] as string, { maxBytes })).bytes;
 }
 
+async function readLocal(path: string, maxBytes: number): Promise<Buffer> {
+  if ((await stat(path)).size > maxBytes) {
+    throw new BananaError({
+      code: 'INPUT_TOO_LARGE',
+      message: `${path} is over ${maxBytes} bytes: no thumbnail.`,
+    });
+  }
+  return readFile(path);
+}
+
 export async function openReportLocation(
   target: string,
   gcs: GcsStoreFactory,
@@ -70,7 +80,8 @@ export async function openReportLocation(
       defaultReportPath: resolve(
         `${[bucket, ...prefix.split('/').filter(Boolean)].join('-')}-report.html`,
       ),
-      readUri: (uri, maxBytes) => (GS.test(uri) ? readGsUri(gcs, uri, maxBytes) : readFile(uri)),
+      readUri: (uri, maxBytes) =>
+        GS.test(uri) ? readGsUri(gcs, uri, maxBytes) : readLocal(uri, maxBytes),
       hrefOfObject: (name) => gcsHref(bucket, name),
       hrefOfUri: (uri) => {
         const m = GS.exec(uri);
@@ -94,7 +105,7 @@ export async function openReportLocation(
     prefix: '',
     defaultReportPath: join(dir, 'report.html'),
     readUri: (uri, maxBytes) =>
-      GS.test(uri) ? readGsUri(undefined, uri, maxBytes) : readFile(uri),
+      GS.test(uri) ? readGsUri(undefined, uri, maxBytes) : readLocal(uri, maxBytes),
     hrefOfObject: (name, reportDir) => fileHref(join(dir, name), reportDir),
     hrefOfUri: (uri, reportDir) => (isAbsolute(uri) ? fileHref(uri, reportDir) : undefined),
   };

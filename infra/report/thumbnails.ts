@@ -34,8 +34,10 @@ interface ThumbnailContext {
   location: ReportLocation;
   reportDir: string;
   filesDir: string;
-  /** Thumbnails already in `filesDir`, by content hash: reports of the same folder reuse them. */
+  /** Files already in `filesDir`, by name. */
   existing: Map<string, string>;
+  /** Thumbnails already in `filesDir`, by content hash: reports of the same folder reuse them. */
+  thumbnailsByHash: Map<string, string>;
   steps: (jobId: string) => Promise<Buffer[]>;
 }
 
@@ -51,12 +53,15 @@ export async function makeThumbnails(
 ): Promise<Map<string, ThumbnailResult>> {
   await mkdir(options.filesDir, { recursive: true });
   const existing = new Map<string, string>();
-  for (const name of await readdir(options.filesDir)) existing.set(name.split('.')[0] ?? '', name);
+  for (const name of await readdir(options.filesDir)) existing.set(name, name.split('.')[0] ?? '');
+  const thumbnailsByHash = new Map<string, string>();
+  for (const [name, hash] of existing) if (name.endsWith('.webp')) thumbnailsByHash.set(hash, name);
   const stepCache = new Map<string, Promise<Buffer[]>>();
   const { store, bucket } = options.location;
   const ctx: ThumbnailContext = {
     ...options,
     existing,
+    thumbnailsByHash,
     steps: (jobId) => {
       let images = stepCache.get(jobId);
       if (!images) {
@@ -91,11 +96,11 @@ async function thumbnailOf(source: ImageSource, ctx: ThumbnailContext): Promise<
   let href = hrefOf(source, ctx);
   if (source.kind === 'step') {
     // A step's image lives only inside the job's checkpoint: keep a copy the link can open.
-    const full = join(ctx.filesDir, `${hash}.full.png`);
-    await writeFile(full, bytes);
-    href = fileHref(full, ctx.reportDir);
+    const full = `${hash}.full.png`;
+    if (!ctx.existing.has(full)) await writeFile(join(ctx.filesDir, full), bytes);
+    href = fileHref(join(ctx.filesDir, full), ctx.reportDir);
   }
-  const cached = ctx.existing.get(hash);
+  const cached = ctx.thumbnailsByHash.get(hash);
   const size = cached && /\.(\d+)x(\d+)\.webp$/.exec(cached);
   if (cached && size) {
     return thumbnail(cached, Number(size[1]), Number(size[2]), href, ctx);

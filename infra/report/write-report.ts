@@ -16,6 +16,8 @@ export interface WriteReportOptions {
   /** Cloud Storage for gs:// targets and gs:// inputs. */
   gcs: GcsStoreFactory;
   now?: () => Date;
+  /** False: no thumbnails, every image a placeholder (the bench's baseline page). */
+  thumbnails?: boolean;
 }
 
 export interface WrittenReport {
@@ -43,7 +45,10 @@ export async function writeReport(options: WriteReportOptions): Promise<WrittenR
   const jobs = entries.map(toReportJob);
   const path = resolve(options.out ?? location.defaultReportPath);
   const filesDir = filesDirOf(path);
-  const thumbnails = await makeThumbnails(jobs, { location, reportDir: dirname(path), filesDir });
+  const thumbnails =
+    options.thumbnails === false
+      ? new Map()
+      : await makeThumbnails(jobs, { location, reportDir: dirname(path), filesDir });
   const totals = reportTotals(jobs);
   const html = renderReport({
     label: location.label,
