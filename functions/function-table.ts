@@ -22,6 +22,12 @@ export const FUNCTIONS = [
     entryPoint: 'deadLetter',
     signatureType: 'cloudevent',
   },
+  {
+    name: 'requests',
+    entry: 'functions/requests/index.ts',
+    entryPoint: 'requests',
+    signatureType: 'cloudevent',
+  },
 ] as const satisfies readonly FunctionRow[];
 
 export interface FunctionRow {

@@ -27,8 +27,17 @@ export interface DecodedMessage {
 
 export type DecodeResult = { ok: true; message: DecodedMessage } | { ok: false; problem: string };
 
-/** Unwraps the Pub/Sub message and parses its data as JSON; problems are values. */
-export function decodePubSubEvent(event: CloudEvent<unknown>): DecodeResult {
+/** A Pub/Sub message with its data as bytes, not yet parsed (the requests function sizes it first). */
+export interface RawMessage {
+  messageId: string;
+  attributes: Record<string, string>;
+  data: Buffer;
+}
+
+/** Unwraps the Pub/Sub message of a messagePublished CloudEvent; problems are values. */
+export function unwrapPubSubEvent(
+  event: CloudEvent<unknown>,
+): { ok: true; message: RawMessage } | { ok: false; problem: string } {
   if (event.type !== MESSAGE_PUBLISHED) {
     return { ok: false, problem: `unexpected event type ${event.type}` };
   }
@@ -40,17 +49,29 @@ export function decodePubSubEvent(event: CloudEvent<unknown>): DecodeResult {
     };
   }
   const { message } = parsed.data;
+  return {
+    ok: true,
+    message: {
+      messageId: message.messageId,
+      attributes: message.attributes ?? {},
+      data: Buffer.from(message.data ?? '', 'base64'),
+    },
+  };
+}
+
+/** Unwraps the Pub/Sub message and parses its data as JSON; problems are values. */
+export function decodePubSubEvent(event: CloudEvent<unknown>): DecodeResult {
+  const unwrapped = unwrapPubSubEvent(event);
+  if (!unwrapped.ok) return unwrapped;
+  const { messageId, attributes, data } = unwrapped.message;
   let body: unknown;
   try {
-    body = JSON.parse(Buffer.from(message.data ?? '', 'base64').toString('utf8'));
+    body = JSON.parse(data.toString('utf8'));
   } catch (error) {
     return {
       ok: false,
-      problem: `message ${message.messageId} data is not JSON: ${(error as Error).message}`,
+      problem: `message ${messageId} data is not JSON: ${(error as Error).message}`,
     };
   }
-  return {
-    ok: true,
-    message: { messageId: message.messageId, attributes: message.attributes ?? {}, body },
-  };
+  return { ok: true, message: { messageId, attributes, body } };
 }

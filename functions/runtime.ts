@@ -3,11 +3,12 @@ import { FsObjectStore } from '../shared/adapters/fs-object-store.ts';
 import { createJsonLogger } from '../shared/adapters/json-logger.ts';
 import { loadModelCatalog, type ModelCatalog } from '../shared/catalog/model-catalog.ts';
 import { type Config, loadConfig } from '../shared/config.ts';
+import type { RequestDeps } from '../shared/pipeline/accept-request.ts';
 import type { IngestDeps } from '../shared/pipeline/ingest-upload.ts';
-import type { JobQueue } from '../shared/ports/job-queue.ts';
+import type { JobQueue, RequestEventSink } from '../shared/ports/job-queue.ts';
 import type { Logger } from '../shared/ports/logger.ts';
 import type { ObjectStore } from '../shared/ports/object-store.ts';
-import { buildIngestDeps } from '../shared/wiring/planner-deps.ts';
+import { buildIngestDeps, buildRequestDeps } from '../shared/wiring/planner-deps.ts';
 import { requireBuckets } from '../shared/wiring/worker-deps.ts';
 import type { FunctionName } from './function-table.ts';
 
@@ -22,7 +23,8 @@ export { FUNCTION_NAMES, type FunctionName } from './function-table.ts';
 export interface FunctionRuntime {
   config: Config;
   store: ObjectStore;
-  queue: JobQueue;
+  /** Jobs and results topics; the requests function also announces request events on results. */
+  queue: JobQueue & RequestEventSink;
   catalog: ModelCatalog;
   log: Logger;
   now: () => Date;
@@ -78,6 +80,15 @@ export function ingestDeps(runtime: FunctionRuntime): IngestDeps {
   return buildIngestDeps(runtime.config, {
     ...runtime,
     buckets: requireBuckets(runtime.config, 'ingest function'),
+  });
+}
+
+/** The requests function's deps; both bucket names are required. */
+export function requestDeps(runtime: FunctionRuntime): RequestDeps {
+  return buildRequestDeps(runtime.config, {
+    ...runtime,
+    events: runtime.queue,
+    buckets: requireBuckets(runtime.config, 'requests function'),
   });
 }
 

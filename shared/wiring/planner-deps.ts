@@ -1,8 +1,9 @@
 import type { ModelCatalog } from '../catalog/model-catalog.ts';
 import type { Config } from '../config.ts';
+import type { RequestDeps } from '../pipeline/accept-request.ts';
 import type { IngestDeps } from '../pipeline/ingest-upload.ts';
 import type { PlannerDeps } from '../pipeline/plan-sidecar.ts';
-import type { JobQueue } from '../ports/job-queue.ts';
+import type { JobQueue, RequestEventSink } from '../ports/job-queue.ts';
 import type { Logger } from '../ports/logger.ts';
 import type { ObjectStore } from '../ports/object-store.ts';
 
@@ -39,5 +40,19 @@ export function buildIngestDeps(
     ...buildPlannerDeps(config, parts),
     queue: parts.queue,
     maxEventAgeMs: config.BANANAFLOW_MAX_EVENT_AGE_MS,
+  };
+}
+
+/** The requests function's deps: planning as ingest plans, plus where request events go. */
+export function buildRequestDeps(
+  config: Config,
+  parts: PlannerParts & { queue: JobQueue; events: RequestEventSink },
+): RequestDeps {
+  return {
+    ...buildPlannerDeps(config, parts),
+    queue: parts.queue,
+    events: parts.events,
+    // A request is a sidecar in a message: the same cap.
+    maxRequestBytes: config.BANANAFLOW_MAX_SIDECAR_BYTES,
   };
 }
