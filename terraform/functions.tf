@@ -1,6 +1,7 @@
-# Three gen2 functions (Cloud Run functions), all nodejs22, each with its own runtime account.
-# Only ingest has an event trigger; worker and dead-letter are authenticated HTTP targets of
-# Terraform-managed push subscriptions (pubsub.tf), so their retries and dead letters are ours.
+# Four gen2 functions (Cloud Run functions), all nodejs22, each with its own runtime account.
+# Only ingest has an event trigger; worker, dead-letter and requests are authenticated HTTP targets
+# of Terraform-managed push subscriptions (pubsub.tf, requests.tf), so their retries and dead
+# letters are ours.
 
 resource "google_cloudfunctions2_function" "ingest" {
   project     = var.project_id
@@ -165,6 +166,49 @@ resource "google_cloudfunctions2_function" "dead_letter" {
     all_traffic_on_latest_revision   = true
     service_account_email            = google_service_account.dead_letter.email
     environment_variables            = local.dead_letter_env
+  }
+
+  depends_on = [
+    google_project_service.apis,
+    google_storage_bucket_iam_member.runtime,
+    google_pubsub_topic_iam_member.runtime,
+    google_storage_bucket_iam_member.build_sources_read,
+    google_project_iam_member.build_log_writer,
+    google_project_iam_member.build_artifact_writer,
+  ]
+}
+
+resource "google_cloudfunctions2_function" "requests" {
+  project     = var.project_id
+  location    = var.region
+  name        = "${var.name_prefix}-requests"
+  description = "Plans the jobs of request messages (requests topic) and answers them on the results topic."
+  labels      = local.labels
+
+  build_config {
+    runtime         = "nodejs22"
+    entry_point     = local.manifest["requests"].entryPoint
+    service_account = google_service_account.build.id
+
+    source {
+      storage_source {
+        bucket = google_storage_bucket.sources.name
+        object = google_storage_bucket_object.source["requests"].name
+      }
+    }
+  }
+
+  service_config {
+    available_memory                 = var.requests_resources.memory
+    available_cpu                    = var.requests_resources.cpu
+    timeout_seconds                  = var.requests_resources.timeout_seconds
+    max_instance_count               = var.requests_resources.max_instances
+    min_instance_count               = 0
+    max_instance_request_concurrency = var.requests_resources.concurrency
+    ingress_settings                 = var.ingress_settings
+    all_traffic_on_latest_revision   = true
+    service_account_email            = google_service_account.requests.email
+    environment_variables            = merge(local.requests_env, local.model_overrides_env)
   }
 
   depends_on = [

@@ -7,6 +7,7 @@ locals {
     ingest      = "serviceAccount:${google_service_account.ingest.email}"
     worker      = "serviceAccount:${google_service_account.worker.email}"
     dead_letter = "serviceAccount:${google_service_account.dead_letter.email}"
+    requests    = "serviceAccount:${google_service_account.requests.email}"
   }
 
   # objectUser = read, create, overwrite and delete objects (claims are taken over and released),
@@ -17,12 +18,16 @@ locals {
     worker_input_read     = { bucket = "input", member = "worker", role = "roles/storage.objectViewer" }
     worker_output_rw      = { bucket = "output", member = "worker", role = "roles/storage.objectUser" }
     dead_letter_output_rw = { bucket = "output", member = "dead_letter", role = "roles/storage.objectUser" }
+    requests_input_read   = { bucket = "input", member = "requests", role = "roles/storage.objectViewer" }
+    requests_output_rw    = { bucket = "output", member = "requests", role = "roles/storage.objectUser" }
   }
 
   topic_grants = {
     ingest_jobs_publish         = { topic = "jobs", member = "ingest", role = "roles/pubsub.publisher" }
     worker_results_publish      = { topic = "results", member = "worker", role = "roles/pubsub.publisher" }
     dead_letter_results_publish = { topic = "results", member = "dead_letter", role = "roles/pubsub.publisher" }
+    requests_jobs_publish       = { topic = "jobs", member = "requests", role = "roles/pubsub.publisher" }
+    requests_results_publish    = { topic = "results", member = "requests", role = "roles/pubsub.publisher" }
   }
 
   buckets = {

@@ -18,6 +18,7 @@ locals {
     ingest      = "ingest"
     worker      = "worker"
     dead_letter = "dead-letter"
+    requests    = "requests"
   }
 
   bucket_names = {
@@ -78,5 +79,16 @@ locals {
     LOG_LEVEL                = var.log_level
     BANANAFLOW_OUTPUT_BUCKET = google_storage_bucket.output.name
     BANANAFLOW_RESULTS_TOPIC = google_pubsub_topic.results.name
+  }
+
+  # Plans requests as ingest plans sidecars; answers on the results topic.
+  requests_env = {
+    LOG_LEVEL                    = var.log_level
+    BANANAFLOW_INPUT_BUCKET      = google_storage_bucket.input.name
+    BANANAFLOW_OUTPUT_BUCKET     = google_storage_bucket.output.name
+    BANANAFLOW_JOBS_TOPIC        = google_pubsub_topic.jobs.name
+    BANANAFLOW_RESULTS_TOPIC     = google_pubsub_topic.results.name
+    BANANAFLOW_MODEL             = var.model
+    BANANAFLOW_MAX_SIDECAR_BYTES = tostring(var.max_sidecar_bytes)
   }
 }

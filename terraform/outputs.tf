@@ -14,30 +14,39 @@ output "source_bucket" {
 }
 
 output "topics" {
-  description = "Pub/Sub topics: name and id of jobs, results and dead-letter."
+  description = "Pub/Sub topics: name and id of jobs, results, dead-letter, requests (publish request messages here) and the requests dead-letter topic."
   value = {
     jobs        = { name = google_pubsub_topic.jobs.name, id = google_pubsub_topic.jobs.id }
     results     = { name = google_pubsub_topic.results.name, id = google_pubsub_topic.results.id }
     dead_letter = { name = google_pubsub_topic.dead_letter.name, id = google_pubsub_topic.dead_letter.id }
+    requests    = { name = google_pubsub_topic.requests.name, id = google_pubsub_topic.requests.id }
+    requests_dead_letter = {
+      name = google_pubsub_topic.requests_dead_letter.name
+      id   = google_pubsub_topic.requests_dead_letter.id
+    }
   }
 }
 
 output "subscriptions" {
-  description = "Pub/Sub subscriptions: the worker's push subscription, the dead-letter push and pull (archive) subscriptions, and the results pull subscription (null when disabled)."
+  description = "Pub/Sub subscriptions: the worker's push subscription, the dead-letter push and pull (archive) subscriptions, the results pull subscription (null when disabled), the requests push and dead-letter archive subscriptions, and the filtered results subscriptions by key."
   value = {
-    jobs_push           = google_pubsub_subscription.jobs_push.name
-    dead_letter_push    = google_pubsub_subscription.dead_letter_push.name
-    dead_letter_archive = google_pubsub_subscription.dead_letter_archive.name
-    results_pull        = try(google_pubsub_subscription.results_pull[0].name, null)
+    jobs_push                    = google_pubsub_subscription.jobs_push.name
+    dead_letter_push             = google_pubsub_subscription.dead_letter_push.name
+    dead_letter_archive          = google_pubsub_subscription.dead_letter_archive.name
+    requests_push                = google_pubsub_subscription.requests_push.name
+    requests_dead_letter_archive = google_pubsub_subscription.requests_dead_letter_archive.name
+    results_filtered             = { for k, s in google_pubsub_subscription.results_filtered : k => s.name }
+    results_pull                 = try(google_pubsub_subscription.results_pull[0].name, null)
   }
 }
 
 output "function_urls" {
-  description = "HTTPS URLs of the three functions (authenticated; internal-only ingress by default)."
+  description = "HTTPS URLs of the four functions (authenticated; internal-only ingress by default)."
   value = {
     ingest      = google_cloudfunctions2_function.ingest.service_config[0].uri
     worker      = google_cloudfunctions2_function.worker.service_config[0].uri
     dead_letter = google_cloudfunctions2_function.dead_letter.service_config[0].uri
+    requests    = google_cloudfunctions2_function.requests.service_config[0].uri
   }
 }
 
@@ -47,6 +56,7 @@ output "service_accounts" {
     ingest      = google_service_account.ingest.email
     worker      = google_service_account.worker.email
     dead_letter = google_service_account.dead_letter.email
+    requests    = google_service_account.requests.email
     trigger     = google_service_account.trigger.email
     invoker     = google_service_account.invoker.email
     build       = google_service_account.build.email

@@ -41,7 +41,7 @@ resource "google_service_account" "invoker" {
   project      = var.project_id
   account_id   = "${var.name_prefix}-invoker"
   display_name = "bananaflow Pub/Sub push invoker"
-  description  = "OIDC identity of the push subscriptions: invokes worker and dead-letter only."
+  description  = "OIDC identity of the push subscriptions: invokes worker, dead-letter and requests only."
 
   depends_on = [google_project_service.apis]
 }
@@ -51,6 +51,15 @@ resource "google_service_account" "build" {
   account_id   = "${var.name_prefix}-build"
   display_name = "bananaflow function builds"
   description  = "Cloud Build identity that turns the source zips into function images."
+
+  depends_on = [google_project_service.apis]
+}
+
+resource "google_service_account" "requests" {
+  project      = var.project_id
+  account_id   = "${var.name_prefix}-requests"
+  display_name = "bananaflow requests runtime"
+  description  = "Runtime of the requests function: reads input names, publishes jobs and request events."
 
   depends_on = [google_project_service.apis]
 }

@@ -256,6 +256,30 @@ variable "dead_letter_resources" {
   }
 }
 
+variable "requests_resources" {
+  type = object({
+    memory          = optional(string, "512Mi")
+    cpu             = optional(string, "1")
+    max_instances   = optional(number, 10)
+    concurrency     = optional(number, 8)
+    timeout_seconds = optional(number, 60)
+  })
+  description = "Sizing of the requests function (memory, cpu, max_instances, concurrency, timeout_seconds <= 540)."
+  default     = {}
+
+  validation {
+    condition = (
+      can(regex("^[1-9][0-9]*(Mi|Gi)$", var.requests_resources.memory)) &&
+      try(tonumber(var.requests_resources.cpu) >= 0.083 && tonumber(var.requests_resources.cpu) <= 8, false) &&
+      var.requests_resources.max_instances >= 1 && var.requests_resources.max_instances <= 1000 &&
+      var.requests_resources.concurrency >= 1 && var.requests_resources.concurrency <= 1000 &&
+      (var.requests_resources.concurrency == 1 || try(tonumber(var.requests_resources.cpu) >= 1, false)) &&
+      var.requests_resources.timeout_seconds >= 10 && var.requests_resources.timeout_seconds <= 540
+    )
+    error_message = "requests_resources: memory like 512Mi, cpu 0.083-8 (>= 1 when concurrency > 1), max_instances and concurrency 1-1000, timeout_seconds 10-540."
+  }
+}
+
 variable "ingress_settings" {
   type        = string
   description = "Ingress of all three functions. ALLOW_INTERNAL_ONLY (default) admits Eventarc and Pub/Sub push from the same project; ALLOW_ALL still requires an authenticated caller with run.invoker."
@@ -435,4 +459,54 @@ variable "force_destroy" {
   type        = bool
   description = "Allow `terraform destroy` to delete the input and output buckets even when they still hold objects (images and results are lost). The source bucket only holds build artifacts and is always force-destroyed."
   default     = false
+}
+
+# ---------------------------------------------------------------------------------------------
+# Requests: other systems publishing jobs (docs/requests.md)
+# ---------------------------------------------------------------------------------------------
+
+variable "request_publishers" {
+  type        = list(string)
+  description = "Principals allowed to publish requests (roles/pubsub.publisher on the requests topic only), e.g. \"serviceAccount:catalog@my-project.iam.gserviceaccount.com\"."
+  default     = []
+
+  validation {
+    condition     = alltrue([for m in var.request_publishers : can(regex("^(user|serviceAccount|group|domain|principal|principalSet):.+$", m))])
+    error_message = "Each request publisher must be an IAM principal: user:, serviceAccount:, group:, domain:, principal: or principalSet: (public access is not allowed)."
+  }
+}
+
+variable "result_readers" {
+  type        = list(string)
+  description = "Principals allowed to read results: roles/pubsub.subscriber on the results topic (to attach their own subscriptions) and on the results subscriptions this module creates (results_subscriptions, and the results pull subscription)."
+  default     = []
+
+  validation {
+    condition     = alltrue([for m in var.result_readers : can(regex("^(user|serviceAccount|group|domain|principal|principalSet):.+$", m))])
+    error_message = "Each result reader must be an IAM principal: user:, serviceAccount:, group:, domain:, principal: or principalSet: (public access is not allowed)."
+  }
+}
+
+variable "results_subscriptions" {
+  type = map(object({
+    filter = string
+  }))
+  description = "Extra pull subscriptions on the results topic, by name suffix (<name_prefix>-results-<key>), each with a Pub/Sub filter on the event attributes: attributes.requestId = \"sku-1042\" for one request, hasPrefix(attributes.requestId, \"catalog-\") for one publisher's requests."
+  default     = {}
+
+  validation {
+    condition     = alltrue([for k, v in var.results_subscriptions : can(regex("^[a-z][a-z0-9-]{0,30}$", k)) && length(v.filter) > 0 && length(v.filter) <= 256])
+    error_message = "results_subscriptions: keys are 1-31 lowercase letters, digits or hyphens starting with a letter; each filter is a non-empty Pub/Sub filter of at most 256 characters."
+  }
+}
+
+variable "requests_max_delivery_attempts" {
+  type        = number
+  description = "Deliveries of a request message before Pub/Sub moves it to the requests dead-letter topic (5-100). Bad input is answered at once; only unexpected failures (storage or Pub/Sub down) are retried."
+  default     = 10
+
+  validation {
+    condition     = var.requests_max_delivery_attempts >= 5 && var.requests_max_delivery_attempts <= 100 && floor(var.requests_max_delivery_attempts) == var.requests_max_delivery_attempts
+    error_message = "requests_max_delivery_attempts must be a whole number between 5 and 100 (Pub/Sub's limits)."
+  }
 }

@@ -155,11 +155,12 @@ describe('packageFunctions', () => {
     if (work) await rm(work, { recursive: true, force: true });
   });
 
-  it('declares the three pipeline functions with their registered entry points', () => {
+  it('declares the pipeline functions with their registered entry points', () => {
     expect(DEFAULT_FUNCTIONS.map((f) => [f.name, f.entry, f.entryPoint])).toEqual([
       ['ingest', 'functions/ingest/index.ts', 'ingest'],
       ['worker', 'functions/worker/index.ts', 'worker'],
       ['dead-letter', 'functions/dead-letter/index.ts', 'deadLetter'],
+      ['requests', 'functions/requests/index.ts', 'requests'],
     ]);
   });
 

@@ -24,8 +24,8 @@ const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const tfDir = join(repoRoot, 'terraform');
 const exampleDir = join(tfDir, 'examples', 'minimal');
 
-type FunctionKey = 'ingest' | 'worker' | 'dead_letter';
-const FUNCTIONS: readonly FunctionKey[] = ['ingest', 'worker', 'dead_letter'];
+type FunctionKey = 'ingest' | 'worker' | 'dead_letter' | 'requests';
+const FUNCTIONS: readonly FunctionKey[] = ['ingest', 'worker', 'dead_letter', 'requests'];
 
 /**
  * Which function needs which BANANAFLOW_* variable. Every BANANAFLOW_* name the code reads must
@@ -34,19 +34,24 @@ const FUNCTIONS: readonly FunctionKey[] = ['ingest', 'worker', 'dead_letter'];
  * absent = the function must not get it (an empty entry: no function may set it).
  */
 const ENV_REQUIREMENTS: Record<string, Partial<Record<FunctionKey, 'required' | 'optional'>>> = {
-  BANANAFLOW_INPUT_BUCKET: { ingest: 'required', worker: 'required' },
-  BANANAFLOW_OUTPUT_BUCKET: { ingest: 'required', worker: 'required', dead_letter: 'required' },
-  BANANAFLOW_JOBS_TOPIC: { ingest: 'required' },
-  BANANAFLOW_RESULTS_TOPIC: { worker: 'required', dead_letter: 'required' },
-  BANANAFLOW_MODEL: { ingest: 'required', worker: 'required' },
-  BANANAFLOW_MODEL_OVERRIDES: { ingest: 'optional', worker: 'optional' },
+  BANANAFLOW_INPUT_BUCKET: { ingest: 'required', worker: 'required', requests: 'required' },
+  BANANAFLOW_OUTPUT_BUCKET: {
+    ingest: 'required',
+    worker: 'required',
+    dead_letter: 'required',
+    requests: 'required',
+  },
+  BANANAFLOW_JOBS_TOPIC: { ingest: 'required', requests: 'required' },
+  BANANAFLOW_RESULTS_TOPIC: { worker: 'required', dead_letter: 'required', requests: 'required' },
+  BANANAFLOW_MODEL: { ingest: 'required', worker: 'required', requests: 'required' },
+  BANANAFLOW_MODEL_OVERRIDES: { ingest: 'optional', worker: 'optional', requests: 'optional' },
   BANANAFLOW_MODEL_TIMEOUT_MS: { worker: 'required' },
   BANANAFLOW_LEASE_MS: { worker: 'required' },
   BANANAFLOW_MAX_RETRY_WAIT_MS: { worker: 'required' },
   BANANAFLOW_MAX_EVENT_AGE_MS: { ingest: 'required' },
   BANANAFLOW_MAX_INPUT_BYTES: { worker: 'required' },
   BANANAFLOW_MAX_INPUT_PIXELS: { worker: 'required' },
-  BANANAFLOW_MAX_SIDECAR_BYTES: { ingest: 'required' },
+  BANANAFLOW_MAX_SIDECAR_BYTES: { ingest: 'required', requests: 'required' },
   // Local emulator stack only (folders instead of Cloud Storage): must never be set in the cloud.
   BANANAFLOW_LOCAL_BUCKET_ROOTS: {},
   // Crash tests only (the worker kills itself at a stage of a job): must never be set in the cloud.
@@ -274,7 +279,7 @@ describe('terraform module (offline checks)', () => {
     expect(secret?.content.key).toBe('GEMINI_API_KEY');
     expect(secret?.forEach).toContain('var.gemini_api_key_secret_id');
     expect(secret?.forEach).toContain('local.use_vertex');
-    for (const fn of ['ingest', 'dead_letter']) {
+    for (const fn of ['ingest', 'dead_letter', 'requests']) {
       const sc = block(root.resource('google_cloudfunctions2_function', fn), 'service_config');
       expect(sc.secret_environment_variables).toBeUndefined();
       expect(dynamicBlock(sc, 'secret_environment_variables')).toBeUndefined();
@@ -335,9 +340,18 @@ describe('terraform module (offline checks)', () => {
       '${google_service_account.ingest.email}',
       '${google_service_account.worker.email}',
       '${google_service_account.dead_letter.email}',
+      '${google_service_account.requests.email}',
     ]);
     const sas = root.resources('google_service_account');
-    for (const name of ['ingest', 'worker', 'dead_letter', 'trigger', 'invoker', 'build']) {
+    for (const name of [
+      'ingest',
+      'worker',
+      'dead_letter',
+      'requests',
+      'trigger',
+      'invoker',
+      'build',
+    ]) {
       expect(sas.has(name), `google_service_account.${name}`).toBe(true);
     }
     const ids = [...sas.values()].map((sa) => String(sa.account_id));
@@ -349,7 +363,7 @@ describe('terraform module (offline checks)', () => {
 
   it('grants runtime accounts bucket- and topic-level roles only', () => {
     const runtime =
-      /(google_service_account\.(ingest|worker|dead_letter)\b|local\.runtime_members)/;
+      /(google_service_account\.(ingest|worker|dead_letter|requests)\b|local\.runtime_members)/;
     for (const type of [
       'google_project_iam_member',
       'google_project_iam_binding',
@@ -416,7 +430,7 @@ describe('terraform module (offline checks)', () => {
     expect(condition.expression).toBe(
       'resource.name.startsWith("projects/_/buckets/gcf-v2-sources-${data.google_project.this.number}-${var.region}")',
     );
-    for (const fn of ['ingest', 'worker', 'dead_letter'] as const) {
+    for (const fn of FUNCTIONS) {
       const build = block(root.resource('google_cloudfunctions2_function', fn), 'build_config');
       expect(build.service_account).toBe('${google_service_account.build.id}');
     }
@@ -435,6 +449,7 @@ describe('terraform module (offline checks)', () => {
       trigger_ingest: ['ingest', 'trigger'],
       invoker_worker: ['worker', 'invoker'],
       invoker_dead_letter: ['dead_letter', 'invoker'],
+      invoker_requests: ['requests', 'invoker'],
     };
     expect([...invokers.keys()].sort()).toEqual(Object.keys(expected).sort());
     for (const [name, [fn, sa]] of Object.entries(expected)) {
@@ -481,8 +496,8 @@ describe('terraform module (offline checks)', () => {
     expect(blocks(trigger, 'event_filters')).toEqual([
       { attribute: 'bucket', value: '${google_storage_bucket.input.name}' },
     ]);
-    // Worker and dead-letter are push targets, not event-triggered.
-    for (const fn of ['worker', 'dead_letter']) {
+    // Worker, dead-letter and requests are push targets, not event-triggered.
+    for (const fn of ['worker', 'dead_letter', 'requests']) {
       expect(root.resource('google_cloudfunctions2_function', fn).event_trigger).toBeUndefined();
     }
   });

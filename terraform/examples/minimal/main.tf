@@ -58,6 +58,24 @@ module "bananaflow" {
   # 4 requests per instance x 5 instances = at most 20 Gemini requests in flight.
   worker_concurrency   = 4
   worker_max_instances = 5
+
+  # Other systems publishing requests (docs/requests.md): who may publish, and a results
+  # subscription that only sees the answers to requests whose id starts with "catalog-".
+  request_publishers = var.request_publishers
+  results_subscriptions = {
+    catalog = { filter = "hasPrefix(attributes.requestId, \"catalog-\")" }
+  }
+}
+
+variable "request_publishers" {
+  type        = list(string)
+  description = "Principals allowed to publish requests, e.g. [\"serviceAccount:catalog@my-project.iam.gserviceaccount.com\"]."
+  default     = []
+}
+
+output "requests_topic" {
+  description = "Publish request messages here (bananaflow publish … --topic <this>)."
+  value       = module.bananaflow.topics.requests.id
 }
 
 output "input_bucket" {
