@@ -1,3 +1,4 @@
+import { publishCommand } from '../publish.ts';
 import { backfillCommand } from './backfill-command.ts';
 import type { CloudCommand } from './cloud-io.ts';
 import { resumeCommand } from './resume-command.ts';
@@ -10,9 +11,11 @@ export const CLOUD_COMMANDS: Readonly<Record<string, CloudCommand>> = {
   status: statusCommand,
   backfill: backfillCommand,
   resume: resumeCommand,
+  publish: publishCommand,
 };
 
 export const CLOUD_USAGE = `  bananaflow submit <drop-folder> gs://INPUT[/prefix] [--max-usd <n>] [--json]
   bananaflow status gs://OUTPUT[/prefix] [--watch] [--json]
   bananaflow backfill gs://INPUT[/prefix] --max-usd <n> [--dry-run] [--json]
-  bananaflow resume gs://OUTPUT`;
+  bananaflow resume gs://OUTPUT
+  bananaflow publish <manifest.jobs.json | request.json> --topic projects/P/topics/T [--prefix <folder/>] [--json]`;
