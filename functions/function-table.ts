@@ -28,6 +28,12 @@ export const FUNCTIONS = [
     entryPoint: 'requests',
     signatureType: 'cloudevent',
   },
+  {
+    name: 'budget-guard',
+    entry: 'functions/budget-guard/index.ts',
+    entryPoint: 'budgetGuard',
+    signatureType: 'cloudevent',
+  },
 ] as const satisfies readonly FunctionRow[];
 
 export interface FunctionRow {

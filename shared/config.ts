@@ -82,6 +82,17 @@ export const configSchema = z.object({
   BANANAFLOW_MAX_INPUT_PIXELS: intFromEnv(100_000_000),
   BANANAFLOW_MAX_SIDECAR_BYTES: intFromEnv(1024 * 1024),
   /**
+   * Cloud worker: once every instance together spent this much (USD) on a UTC day, spending pauses
+   * until 00:00 UTC and jobs are held, not run (shared/pipeline/spend-guard.ts). Unset: no cap.
+   */
+  BANANAFLOW_MAX_USD_PER_DAY: z.coerce
+    .number()
+    .positive()
+    .optional()
+    .or(z.literal('').transform(() => undefined)),
+  /** Budget kill switch: pause spending once a budget alert reports this fraction of the budget. */
+  BANANAFLOW_PAUSE_AT_BUDGET_FRACTION: z.coerce.number().positive().max(10).default(1),
+  /**
    * Crash tests only: the worker process kills itself (SIGKILL) when a job reaches this stage, as a
    * crash or an out-of-memory kill would. Never set it in a deployment.
    */

@@ -15,6 +15,7 @@ locals {
     local.use_vertex ? ["aiplatform.googleapis.com"] : ["secretmanager.googleapis.com"],
     var.kms_key_name == null ? [] : ["cloudkms.googleapis.com"],
     var.cost_ledger.enabled ? ["bigquery.googleapis.com"] : [],
+    var.spend_guard.budget == null ? [] : ["billingbudgets.googleapis.com"],
   ))
 }
 

@@ -1,5 +1,5 @@
 # Four gen2 functions (Cloud Run functions), all nodejs22, each with its own runtime account.
-# Only ingest has an event trigger; worker, dead-letter and requests are authenticated HTTP targets
+# Only ingest has an event trigger; worker, dead-letter, requests and budget-guard are authenticated HTTP targets
 # of Terraform-managed push subscriptions (pubsub.tf, requests.tf), so their retries and dead
 # letters are ours.
 
@@ -91,7 +91,7 @@ resource "google_cloudfunctions2_function" "worker" {
     ingress_settings                 = var.ingress_settings
     all_traffic_on_latest_revision   = true
     service_account_email            = google_service_account.worker.email
-    environment_variables            = merge(local.worker_env, local.model_overrides_env, local.vertex_env)
+    environment_variables            = merge(local.worker_env, local.model_overrides_env, local.vertex_env, local.daily_cap_env)
 
     dynamic "secret_environment_variables" {
       for_each = local.use_vertex ? [] : [var.gemini_api_key_secret_id]
@@ -215,6 +215,48 @@ resource "google_cloudfunctions2_function" "requests" {
     google_project_service.apis,
     google_storage_bucket_iam_member.runtime,
     google_pubsub_topic_iam_member.runtime,
+    google_storage_bucket_iam_member.build_sources_read,
+    google_project_iam_member.build_log_writer,
+    google_project_iam_member.build_artifact_writer,
+  ]
+}
+
+resource "google_cloudfunctions2_function" "budget_guard" {
+  project     = var.project_id
+  location    = var.region
+  name        = "${var.name_prefix}-budget-guard"
+  description = "Pauses spending when a budget notification reports the budget reached."
+  labels      = local.labels
+
+  build_config {
+    runtime         = "nodejs22"
+    entry_point     = local.manifest["budget-guard"].entryPoint
+    service_account = google_service_account.build.id
+
+    source {
+      storage_source {
+        bucket = google_storage_bucket.sources.name
+        object = google_storage_bucket_object.source["budget_guard"].name
+      }
+    }
+  }
+
+  service_config {
+    available_memory                 = "256Mi"
+    available_cpu                    = "1"
+    timeout_seconds                  = 60
+    max_instance_count               = 1
+    min_instance_count               = 0
+    max_instance_request_concurrency = 1
+    ingress_settings                 = var.ingress_settings
+    all_traffic_on_latest_revision   = true
+    service_account_email            = google_service_account.budget_guard.email
+    environment_variables            = local.budget_guard_env
+  }
+
+  depends_on = [
+    google_project_service.apis,
+    google_storage_bucket_iam_member.runtime,
     google_storage_bucket_iam_member.build_sources_read,
     google_project_iam_member.build_log_writer,
     google_project_iam_member.build_artifact_writer,

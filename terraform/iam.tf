@@ -4,10 +4,11 @@
 
 locals {
   runtime_members = {
-    ingest      = "serviceAccount:${google_service_account.ingest.email}"
-    worker      = "serviceAccount:${google_service_account.worker.email}"
-    dead_letter = "serviceAccount:${google_service_account.dead_letter.email}"
-    requests    = "serviceAccount:${google_service_account.requests.email}"
+    ingest       = "serviceAccount:${google_service_account.ingest.email}"
+    worker       = "serviceAccount:${google_service_account.worker.email}"
+    dead_letter  = "serviceAccount:${google_service_account.dead_letter.email}"
+    requests     = "serviceAccount:${google_service_account.requests.email}"
+    budget_guard = "serviceAccount:${google_service_account.budget_guard.email}"
   }
 
   # objectUser = read, create, overwrite and delete objects (claims are taken over and released),
@@ -20,6 +21,8 @@ locals {
     dead_letter_output_rw = { bucket = "output", member = "dead_letter", role = "roles/storage.objectUser" }
     requests_input_read   = { bucket = "input", member = "requests", role = "roles/storage.objectViewer" }
     requests_output_rw    = { bucket = "output", member = "requests", role = "roles/storage.objectUser" }
+    # Writes (and only ever writes) _bananaflow/pause.json.
+    budget_guard_output_rw = { bucket = "output", member = "budget_guard", role = "roles/storage.objectUser" }
   }
 
   topic_grants = {
@@ -105,6 +108,14 @@ resource "google_cloud_run_v2_service_iam_member" "invoker_worker" {
   project  = var.project_id
   location = var.region
   name     = google_cloudfunctions2_function.worker.service_config[0].service
+  role     = "roles/run.invoker"
+  member   = "serviceAccount:${google_service_account.invoker.email}"
+}
+
+resource "google_cloud_run_v2_service_iam_member" "invoker_budget_guard" {
+  project  = var.project_id
+  location = var.region
+  name     = google_cloudfunctions2_function.budget_guard.service_config[0].service
   role     = "roles/run.invoker"
   member   = "serviceAccount:${google_service_account.invoker.email}"
 }

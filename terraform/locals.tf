@@ -15,10 +15,11 @@ locals {
   manifest     = jsondecode(file(var.package_manifest_path))
   manifest_dir = dirname(var.package_manifest_path)
   function_keys = {
-    ingest      = "ingest"
-    worker      = "worker"
-    dead_letter = "dead-letter"
-    requests    = "requests"
+    ingest       = "ingest"
+    worker       = "worker"
+    dead_letter  = "dead-letter"
+    requests     = "requests"
+    budget_guard = "budget-guard"
   }
 
   bucket_names = {
@@ -74,6 +75,16 @@ locals {
     BANANAFLOW_MAX_INPUT_BYTES   = tostring(var.max_input_bytes)
     BANANAFLOW_MAX_INPUT_PIXELS  = tostring(var.max_input_pixels)
   }
+
+  budget_guard_env = {
+    LOG_LEVEL                           = var.log_level
+    BANANAFLOW_INPUT_BUCKET             = google_storage_bucket.input.name
+    BANANAFLOW_OUTPUT_BUCKET            = google_storage_bucket.output.name
+    BANANAFLOW_PAUSE_AT_BUDGET_FRACTION = tostring(try(var.spend_guard.budget.pause_at_fraction, 1))
+  }
+
+  # The daily cap, when set: every worker instance counts its spend and pauses all of them.
+  daily_cap_env = var.spend_guard.max_usd_per_day == null ? {} : { BANANAFLOW_MAX_USD_PER_DAY = tostring(var.spend_guard.max_usd_per_day) }
 
   dead_letter_env = {
     LOG_LEVEL                = var.log_level

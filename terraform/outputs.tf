@@ -24,6 +24,7 @@ output "topics" {
       name = google_pubsub_topic.requests_dead_letter.name
       id   = google_pubsub_topic.requests_dead_letter.id
     }
+    budget = { name = google_pubsub_topic.budget.name, id = google_pubsub_topic.budget.id }
   }
 }
 
@@ -43,23 +44,25 @@ output "subscriptions" {
 output "function_urls" {
   description = "HTTPS URLs of the four functions (authenticated; internal-only ingress by default)."
   value = {
-    ingest      = google_cloudfunctions2_function.ingest.service_config[0].uri
-    worker      = google_cloudfunctions2_function.worker.service_config[0].uri
-    dead_letter = google_cloudfunctions2_function.dead_letter.service_config[0].uri
-    requests    = google_cloudfunctions2_function.requests.service_config[0].uri
+    ingest       = google_cloudfunctions2_function.ingest.service_config[0].uri
+    worker       = google_cloudfunctions2_function.worker.service_config[0].uri
+    dead_letter  = google_cloudfunctions2_function.dead_letter.service_config[0].uri
+    requests     = google_cloudfunctions2_function.requests.service_config[0].uri
+    budget_guard = google_cloudfunctions2_function.budget_guard.service_config[0].uri
   }
 }
 
 output "service_accounts" {
   description = "Service account emails: one runtime account per function, the trigger, the push invoker and the build account."
   value = {
-    ingest      = google_service_account.ingest.email
-    worker      = google_service_account.worker.email
-    dead_letter = google_service_account.dead_letter.email
-    requests    = google_service_account.requests.email
-    trigger     = google_service_account.trigger.email
-    invoker     = google_service_account.invoker.email
-    build       = google_service_account.build.email
+    ingest       = google_service_account.ingest.email
+    worker       = google_service_account.worker.email
+    dead_letter  = google_service_account.dead_letter.email
+    requests     = google_service_account.requests.email
+    budget_guard = google_service_account.budget_guard.email
+    trigger      = google_service_account.trigger.email
+    invoker      = google_service_account.invoker.email
+    build        = google_service_account.build.email
   }
 }
 

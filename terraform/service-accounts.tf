@@ -28,6 +28,15 @@ resource "google_service_account" "dead_letter" {
   depends_on = [google_project_service.apis]
 }
 
+resource "google_service_account" "budget_guard" {
+  project      = var.project_id
+  account_id   = "${var.name_prefix}-budget"
+  display_name = "bananaflow budget guard runtime"
+  description  = "Runtime of the budget-guard function: pauses spending (a marker in the output bucket) when a budget alert says so."
+
+  depends_on = [google_project_service.apis]
+}
+
 resource "google_service_account" "trigger" {
   project      = var.project_id
   account_id   = "${var.name_prefix}-trigger"
@@ -41,7 +50,7 @@ resource "google_service_account" "invoker" {
   project      = var.project_id
   account_id   = "${var.name_prefix}-invoker"
   display_name = "bananaflow Pub/Sub push invoker"
-  description  = "OIDC identity of the push subscriptions: invokes worker, dead-letter and requests only."
+  description  = "OIDC identity of the push subscriptions: invokes worker, dead-letter, requests and budget-guard only."
 
   depends_on = [google_project_service.apis]
 }

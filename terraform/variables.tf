@@ -378,6 +378,29 @@ variable "create_results_subscription" {
   default     = true
 }
 
+variable "spend_guard" {
+  type = object({
+    max_usd_per_day = optional(number)
+    budget = optional(object({
+      billing_account   = string
+      amount            = number
+      currency_code     = optional(string, "USD")
+      pause_at_fraction = optional(number, 1)
+    }))
+  })
+  description = "Spend kill switch. max_usd_per_day: workers pause (hold jobs) once their recorded costs reach it on a UTC day. budget: a Cloud Billing budget on this project (billing_account id, amount) that pauses spending at pause_at_fraction of the amount. Both optional; `bananaflow resume gs://OUTPUT` lifts a pause."
+  default     = {}
+
+  validation {
+    condition     = var.spend_guard.max_usd_per_day == null || try(var.spend_guard.max_usd_per_day > 0, false)
+    error_message = "spend_guard.max_usd_per_day must be a positive number of USD (or null for no daily cap)."
+  }
+  validation {
+    condition     = var.spend_guard.budget == null || try(can(regex("^[0-9A-F]{6}-[0-9A-F]{6}-[0-9A-F]{6}$", var.spend_guard.budget.billing_account)) && var.spend_guard.budget.amount > 0 && var.spend_guard.budget.pause_at_fraction > 0 && var.spend_guard.budget.pause_at_fraction <= 10, false)
+    error_message = "spend_guard.budget needs billing_account (XXXXXX-XXXXXX-XXXXXX), a positive amount, and pause_at_fraction in (0, 10]."
+  }
+}
+
 variable "cost_ledger" {
   type = object({
     enabled  = optional(bool, true)

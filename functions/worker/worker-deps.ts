@@ -5,6 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { JobStage } from '../../shared/pipeline/job-stages.ts';
+import { SpendGuard } from '../../shared/pipeline/spend-guard.ts';
 import type { WorkerDeps } from '../../shared/ports/worker-deps.ts';
 import { requireGeminiModel } from '../../shared/wiring/image-model.ts';
 import { buildWorkerDeps, requireBuckets } from '../../shared/wiring/worker-deps.ts';
@@ -21,6 +22,9 @@ export function workerDeps(
 ): WorkerDeps {
   const { config } = runtime;
   const failpoint = config.BANANAFLOW_FAILPOINT;
+  const buckets = requireBuckets(config, 'worker');
+  // Claims name their holder: the revision says which deployment, the suffix which instance.
+  const workerId = `${env.K_REVISION ?? 'local'}-${randomBytes(4).toString('hex')}`;
   return buildWorkerDeps(config, {
     store: runtime.store,
     queue: runtime.queue,
@@ -29,10 +33,18 @@ export function workerDeps(
     now: runtime.now,
     uriOf: runtime.uriOf,
     model: requireGeminiModel(config),
-    // Claims name their holder: the revision says which deployment, the suffix which instance.
-    workerId: `${env.K_REVISION ?? 'local'}-${randomBytes(4).toString('hex')}`,
-    buckets: requireBuckets(config, 'worker'),
+    workerId,
+    buckets,
     ...(failpoint ? { failpoint: crashAt(failpoint, runtime) } : {}),
+    spending: new SpendGuard({
+      store: runtime.store,
+      bucket: buckets.output,
+      queue: runtime.queue,
+      workerId,
+      log: runtime.log,
+      now: runtime.now,
+      maxUsdPerDay: config.BANANAFLOW_MAX_USD_PER_DAY,
+    }),
   });
 }
 

@@ -100,6 +100,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     jobs: 'bananaflow-jobs',
     results: 'bananaflow-results',
     deadLetter: 'bananaflow-dead-letter',
+    budget: 'bananaflow-budget',
     ...options.topics,
   };
   const inputDir = path.resolve(
@@ -194,6 +195,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       topics,
       workerUrl: functions.worker.url,
       deadLetterUrl: functions.deadLetter.url,
+      budgetGuardUrl: functions.budgetGuard.url,
       // No retry policy by default: the emulator stalls under one (see topology.ts). The cloud's
       // subscription has one (Terraform's retry_policy).
       ...(options.minBackoffSeconds !== undefined || options.maxBackoffSeconds !== undefined
@@ -249,7 +251,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         `  input bucket  "${INPUT_BUCKET}"  = ${inputDir}   (drop images and sidecars here)`,
         `  output bucket "${OUTPUT_BUCKET}" = ${outputDir}`,
         `  Pub/Sub emulator  ${emulator.host}  project ${projectId}`,
-        `  topics  jobs=${topics.jobs}  results=${topics.results}  dead-letter=${topics.deadLetter}`,
+        `  topics  jobs=${topics.jobs}  results=${topics.results}  dead-letter=${topics.deadLetter}  budget=${topics.budget}`,
         ...STACK_FUNCTIONS.map(
           ({ target }) =>
             `  ${target.padEnd(10)} ${functions[target].url}  (pid ${functions[target].pid}, up in ${functions[target].startupMs} ms)`,

@@ -10,6 +10,8 @@ export interface TopicNames {
   jobs: string;
   results: string;
   deadLetter: string;
+  /** Where Cloud Billing budget notifications arrive (the spend kill switch). */
+  budget: string;
 }
 
 export interface TopologyOptions {
@@ -18,6 +20,7 @@ export interface TopologyOptions {
   /** Base URLs of the functions (no trailing slash). */
   workerUrl: string;
   deadLetterUrl: string;
+  budgetGuardUrl: string;
   /**
    * Redelivery backoff (Pub/Sub allows 0-600 s). Absent = no retry policy: the emulator stalls push
    * delivery altogether once several messages are being retried under a retry policy (verified
@@ -57,11 +60,15 @@ export async function createTopology(pubsub: PubSub, options: TopologyOptions): 
         },
       }
     : {};
-  const [[jobs], [results], [deadLetter]] = await Promise.all([
+  const [[jobs], [results], [deadLetter], [budget]] = await Promise.all([
     pubsub.createTopic(names.jobs),
     pubsub.createTopic(names.results),
     pubsub.createTopic(names.deadLetter),
+    pubsub.createTopic(names.budget),
   ]);
+  await budget.createSubscription(subscriptionName(names.budget, 'guard'), {
+    pushConfig: { pushEndpoint: pushEndpoint(options.budgetGuardUrl, projectId, names.budget) },
+  });
   const [jobsSubscription] = await jobs.createSubscription(subscriptionName(names.jobs, 'worker'), {
     pushConfig: { pushEndpoint: pushEndpoint(options.workerUrl, projectId, names.jobs) },
     ackDeadlineSeconds: options.ackDeadlineSeconds,
@@ -83,7 +90,7 @@ export async function createTopology(pubsub: PubSub, options: TopologyOptions): 
     },
   );
   return {
-    topics: { jobs, results, deadLetter },
+    topics: { jobs, results, deadLetter, budget },
     subscriptions: { jobs: jobsSubscription, deadLetter: deadLetterSubscription },
   };
 }

@@ -259,7 +259,9 @@ async function deliverJob(runner: JobRunner, delivery: JobDelivery): Promise<voi
   }
   const result = await handleJobDelivery(runner.worker, delivery);
   if (result.status === 'duplicate') await finishDuplicate(runner, job, result);
-  else if (result.status !== 'invalid') runner.tally.finish(job, result);
+  // The runner has no spend kill switch (it has --max-usd), so nothing is ever held here.
+  else if (result.status !== 'invalid' && result.status !== 'held')
+    runner.tally.finish(job, result);
 }
 
 /** A job finished by an earlier run: a success is "already done", a failure stays a failure. */

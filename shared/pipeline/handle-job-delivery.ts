@@ -3,9 +3,9 @@ import { BananaError } from '../errors.ts';
 import { jobSchema } from '../planning/job.ts';
 import type { JobDelivery } from '../ports/job-queue.ts';
 import type { WorkerDeps } from '../ports/worker-deps.ts';
-import { type RunJobResult, runJob } from './run-job.ts';
+import { type HeldResult, type RunJobResult, runJob } from './run-job.ts';
 
-export type DeliveryResult = RunJobResult | { status: 'invalid'; error: BananaError };
+export type DeliveryResult = RunJobResult | HeldResult | { status: 'invalid'; error: BananaError };
 
 /**
  * The worker's boundary, shared by the Cloud Function and the embedded runner: validate the

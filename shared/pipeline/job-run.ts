@@ -13,6 +13,9 @@ export type RunJobResult =
   | { status: 'failed'; record: ErrorRecord; recordUri: string }
   | { status: 'duplicate'; recordUri: string };
 
+/** Spending is paused: the job is kept under _bananaflow/held/ until `bananaflow resume`. */
+export type HeldResult = { status: 'held'; reason: string };
+
 /** One delivery of a job message: its id, and which delivery of it this is (1 for the first). */
 export interface Delivery {
   messageId: string;

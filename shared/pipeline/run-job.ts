@@ -4,13 +4,20 @@ import type { Job } from '../planning/job.ts';
 import type { WorkerDeps } from '../ports/worker-deps.ts';
 import { claimJob, findFinished } from './claim-job.ts';
 import { encodeAndWrite } from './encode-and-write.ts';
-import { type Delivery, type JobRun, type RunJobResult, startJobRun } from './job-run.ts';
+import { holdIfPaused } from './hold-if-paused.ts';
+import {
+  type Delivery,
+  type HeldResult,
+  type JobRun,
+  type RunJobResult,
+  startJobRun,
+} from './job-run.ts';
 import { loadInputs } from './load-inputs.ts';
 import { buildMetadataRecord } from './metadata-record.ts';
 import { getModelAnswer } from './model-answer.ts';
 import { writeErrorRecord, writeMetadataRecord } from './write-records.ts';
 
-export type { RunJobResult } from './job-run.ts';
+export type { HeldResult, RunJobResult } from './job-run.ts';
 
 /**
  * The worker use case: one delivery of one job. Returns the terminal outcome (succeeded, failed
@@ -25,7 +32,7 @@ export async function runJob(
   deps: WorkerDeps,
   job: Job,
   delivery: Delivery,
-): Promise<RunJobResult> {
+): Promise<RunJobResult | HeldResult> {
   const run = startJobRun(deps, job, delivery);
   const before = await findFinished(run);
   if (before) return before;
@@ -42,8 +49,10 @@ export async function runJob(
 }
 
 /** The job's work under a live claim, up to its record. */
-async function runClaimedJob(run: JobRun): Promise<RunJobResult> {
+async function runClaimedJob(run: JobRun): Promise<RunJobResult | HeldResult> {
   run.deps.failpoint?.('claimed');
+  const held = await holdIfPaused(run);
+  if (held) return held;
   const inputs = await loadInputs(run.deps, run.job, run.model);
   const answer = await getModelAnswer(run, inputs);
   const billed = await run.ledger.total(answer.outcome.usage);
@@ -54,6 +63,7 @@ async function runClaimedJob(run: JobRun): Promise<RunJobResult> {
   const finishedAt = run.deps.now();
   const record = buildMetadataRecord(run, { inputs, answer, output, billed, finishedAt });
   const recordUri = await writeMetadataRecord(run.deps, run.job, record);
+  await run.deps.spending?.record(record.cost.total);
   run.log.info('job succeeded', {
     cost: record.cost.total,
     output: record.output.uri,
@@ -84,5 +94,6 @@ async function recordFailure(
   billed: Parameters<typeof writeErrorRecord>[4],
 ): Promise<RunJobResult> {
   const record = await writeErrorRecord(run.deps, run.job, failure, run.delivery.attempt, billed);
+  if (billed) await run.deps.spending?.record(billed.cost.total);
   return { status: 'failed', record, recordUri: run.deps.uriOf(run.bucket, run.names.error) };
 }

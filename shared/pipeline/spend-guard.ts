@@ -165,7 +165,10 @@ export class SpendGuard {
   async check(): Promise<Pause | undefined> {
     const now = this.options.now();
     const refreshMs = this.options.refreshMs ?? 30_000;
-    if (this.cached && now.getTime() - this.cached.at < refreshMs) return this.cached.pause;
+    // Only "not paused" is trusted from the cache (the hot path); a pause is looked at again, so a
+    // job published again by `resume` is never held by a stale answer.
+    const fresh = this.cached && now.getTime() - this.cached.at < refreshMs;
+    if (fresh && this.cached?.pause === undefined) return undefined;
     const pause = (await this.lookAtBucket(now)) ?? (await this.dailyCapTripped(now));
     this.cached = { at: now.getTime(), pause };
     return pause;

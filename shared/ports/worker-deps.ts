@@ -1,5 +1,6 @@
 import type { ModelCatalog } from '../catalog/model-catalog.ts';
 import type { JobStage } from '../pipeline/job-stages.ts';
+import type { Pause } from '../pipeline/spend-guard.ts';
 import type { ImageModel } from './image-model.ts';
 import type { JobQueue } from './job-queue.ts';
 import type { Logger } from './logger.ts';
@@ -27,6 +28,16 @@ export interface WorkerDeps {
   /** Called at each stage of a job; crash tests kill the process there. */
   failpoint?: (stage: JobStage) => void;
   limits: WorkerLimits;
+  /** The spend kill switch (cloud worker): jobs are held, not run, while spending is paused. */
+  spending?: SpendControl;
+}
+
+/** What the worker asks of the spend kill switch (shared/pipeline/spend-guard.ts). */
+export interface SpendControl {
+  /** The pause in force, if any. */
+  check(): Promise<Pause | undefined>;
+  /** Counts what a finished job cost towards the daily cap. */
+  record(costUsd: number): Promise<void>;
 }
 
 export interface WorkerLimits {

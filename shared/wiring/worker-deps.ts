@@ -26,6 +26,7 @@ export interface WorkerParts {
   buckets: { input: string; output: string };
   now?: () => Date;
   failpoint?: WorkerDeps['failpoint'];
+  spending?: WorkerDeps['spending'];
 }
 
 export function buildWorkerDeps(config: Config, parts: WorkerParts): WorkerDeps {
@@ -40,6 +41,7 @@ export function buildWorkerDeps(config: Config, parts: WorkerParts): WorkerDeps 
     workerId: parts.workerId,
     buckets: parts.buckets,
     ...(parts.failpoint ? { failpoint: parts.failpoint } : {}),
+    ...(parts.spending ? { spending: parts.spending } : {}),
     limits: {
       maxInputBytes: config.BANANAFLOW_MAX_INPUT_BYTES,
       maxInputPixels: config.BANANAFLOW_MAX_INPUT_PIXELS,

@@ -161,6 +161,7 @@ describe('packageFunctions', () => {
       ['worker', 'functions/worker/index.ts', 'worker'],
       ['dead-letter', 'functions/dead-letter/index.ts', 'deadLetter'],
       ['requests', 'functions/requests/index.ts', 'requests'],
+      ['budget-guard', 'functions/budget-guard/index.ts', 'budgetGuard'],
     ]);
   });
 

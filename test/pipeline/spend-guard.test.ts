@@ -127,6 +127,19 @@ describe('spend guard', () => {
     expect(await countHeld(store, BUCKET)).toBe(0);
   });
 
+  it('sees a resume at once, though it trusts "not paused" for the refresh interval', async () => {
+    const a = guard('a');
+    await pauseSpending(store, BUCKET, {
+      reason: 'manual',
+      since: clock.toISOString(),
+      message: 'x',
+    });
+    expect((await a.check())?.reason).toBe('manual');
+    await resumeSpending({ store, queue: recordingQueue(), log: silentLogger }, BUCKET);
+    clock = new Date(clock.getTime() + 1_000);
+    expect(await a.check()).toBeUndefined();
+  });
+
   it('never lifts a budget pause by time', async () => {
     const a = guard('a');
     await pauseSpending(store, BUCKET, {

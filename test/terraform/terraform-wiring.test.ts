@@ -24,8 +24,14 @@ const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const tfDir = join(repoRoot, 'terraform');
 const exampleDir = join(tfDir, 'examples', 'minimal');
 
-type FunctionKey = 'ingest' | 'worker' | 'dead_letter' | 'requests';
-const FUNCTIONS: readonly FunctionKey[] = ['ingest', 'worker', 'dead_letter', 'requests'];
+type FunctionKey = 'ingest' | 'worker' | 'dead_letter' | 'requests' | 'budget_guard';
+const FUNCTIONS: readonly FunctionKey[] = [
+  'ingest',
+  'worker',
+  'dead_letter',
+  'requests',
+  'budget_guard',
+];
 
 /**
  * Which function needs which BANANAFLOW_* variable. Every BANANAFLOW_* name the code reads must
@@ -34,13 +40,21 @@ const FUNCTIONS: readonly FunctionKey[] = ['ingest', 'worker', 'dead_letter', 'r
  * absent = the function must not get it (an empty entry: no function may set it).
  */
 const ENV_REQUIREMENTS: Record<string, Partial<Record<FunctionKey, 'required' | 'optional'>>> = {
-  BANANAFLOW_INPUT_BUCKET: { ingest: 'required', worker: 'required', requests: 'required' },
+  BANANAFLOW_INPUT_BUCKET: {
+    ingest: 'required',
+    worker: 'required',
+    requests: 'required',
+    budget_guard: 'required',
+  },
   BANANAFLOW_OUTPUT_BUCKET: {
     ingest: 'required',
     worker: 'required',
     dead_letter: 'required',
     requests: 'required',
+    budget_guard: 'required',
   },
+  BANANAFLOW_MAX_USD_PER_DAY: { worker: 'optional' },
+  BANANAFLOW_PAUSE_AT_BUDGET_FRACTION: { budget_guard: 'required' },
   BANANAFLOW_JOBS_TOPIC: { ingest: 'required', requests: 'required' },
   BANANAFLOW_RESULTS_TOPIC: { worker: 'required', dead_letter: 'required', requests: 'required' },
   BANANAFLOW_MODEL: { ingest: 'required', worker: 'required', requests: 'required' },
@@ -341,6 +355,7 @@ describe('terraform module (offline checks)', () => {
       '${google_service_account.worker.email}',
       '${google_service_account.dead_letter.email}',
       '${google_service_account.requests.email}',
+      '${google_service_account.budget_guard.email}',
     ]);
     const sas = root.resources('google_service_account');
     for (const name of [
@@ -348,6 +363,7 @@ describe('terraform module (offline checks)', () => {
       'worker',
       'dead_letter',
       'requests',
+      'budget_guard',
       'trigger',
       'invoker',
       'build',
@@ -363,7 +379,7 @@ describe('terraform module (offline checks)', () => {
 
   it('grants runtime accounts bucket- and topic-level roles only', () => {
     const runtime =
-      /(google_service_account\.(ingest|worker|dead_letter|requests)\b|local\.runtime_members)/;
+      /(google_service_account\.(ingest|worker|dead_letter|requests|budget_guard)\b|local\.runtime_members)/;
     for (const type of [
       'google_project_iam_member',
       'google_project_iam_binding',
@@ -450,6 +466,7 @@ describe('terraform module (offline checks)', () => {
       invoker_worker: ['worker', 'invoker'],
       invoker_dead_letter: ['dead_letter', 'invoker'],
       invoker_requests: ['requests', 'invoker'],
+      invoker_budget_guard: ['budget_guard', 'invoker'],
     };
     expect([...invokers.keys()].sort()).toEqual(Object.keys(expected).sort());
     for (const [name, [fn, sa]] of Object.entries(expected)) {
@@ -497,7 +514,7 @@ describe('terraform module (offline checks)', () => {
       { attribute: 'bucket', value: '${google_storage_bucket.input.name}' },
     ]);
     // Worker, dead-letter and requests are push targets, not event-triggered.
-    for (const fn of ['worker', 'dead_letter', 'requests']) {
+    for (const fn of ['worker', 'dead_letter', 'requests', 'budget_guard']) {
       expect(root.resource('google_cloudfunctions2_function', fn).event_trigger).toBeUndefined();
     }
   });
