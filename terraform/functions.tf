@@ -1,7 +1,7 @@
-# Four gen2 functions (Cloud Run functions), all nodejs22, each with its own runtime account.
-# Only ingest has an event trigger; worker, dead-letter, requests and budget-guard are authenticated HTTP targets
-# of Terraform-managed push subscriptions (pubsub.tf, requests.tf), so their retries and dead
-# letters are ours.
+# Five gen2 functions (Cloud Run functions), all nodejs22, each with its own runtime account.
+# Only ingest has an event trigger; the others are authenticated HTTP targets of Terraform-managed
+# push subscriptions (pubsub.tf, requests.tf, spend-guard.tf), so their retries and dead letters
+# are ours.
 
 resource "google_cloudfunctions2_function" "ingest" {
   project     = var.project_id
