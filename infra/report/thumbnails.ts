@@ -34,8 +34,8 @@ interface ThumbnailContext {
   location: ReportLocation;
   reportDir: string;
   filesDir: string;
-  /** Files already in `filesDir`, by name. */
-  existing: Map<string, string>;
+  /** Names of the files already in `filesDir`. */
+  existing: Set<string>;
   /** Thumbnails already in `filesDir`, by content hash: reports of the same folder reuse them. */
   thumbnailsByHash: Map<string, string>;
   steps: (jobId: string) => Promise<Buffer[]>;
@@ -52,10 +52,11 @@ export async function makeThumbnails(
   options: { location: ReportLocation; reportDir: string; filesDir: string },
 ): Promise<Map<string, ThumbnailResult>> {
   await mkdir(options.filesDir, { recursive: true });
-  const existing = new Map<string, string>();
-  for (const name of await readdir(options.filesDir)) existing.set(name, name.split('.')[0] ?? '');
+  const existing = new Set(await readdir(options.filesDir));
   const thumbnailsByHash = new Map<string, string>();
-  for (const [name, hash] of existing) if (name.endsWith('.webp')) thumbnailsByHash.set(hash, name);
+  for (const name of existing) {
+    if (name.endsWith('.webp')) thumbnailsByHash.set(name.split('.')[0] ?? '', name);
+  }
   const stepCache = new Map<string, Promise<Buffer[]>>();
   const { store, bucket } = options.location;
   const ctx: ThumbnailContext = {
@@ -108,8 +109,16 @@ async function thumbnailOf(source: ImageSource, ctx: ThumbnailContext): Promise<
   try {
     const { data, info } = await sharp(bytes, { failOn: 'none' })
       .rotate()
-      .resize({ width: THUMB_BOX, height: THUMB_BOX, fit: 'inside', withoutEnlargement: true })
-      .webp({ quality: 70, effort: 2 })
+      // Decoding the full image is most of the cost; a linear kernel and the fastest WebP effort
+      // trim the rest, with no visible difference at thumbnail size.
+      .resize({
+        width: THUMB_BOX,
+        height: THUMB_BOX,
+        fit: 'inside',
+        withoutEnlargement: true,
+        kernel: 'linear',
+      })
+      .webp({ quality: 70, effort: 0 })
       .toBuffer({ resolveWithObject: true });
     const name = `${hash}.${info.width}x${info.height}.webp`;
     await writeFile(join(ctx.filesDir, name), data);
