@@ -9,6 +9,7 @@ import { cost } from './cost.ts';
 import { fanOut } from './fan-out.ts';
 import { latencyOverlap } from './latency-overlap.ts';
 import { memory } from './memory.ts';
+import { reportRow } from './report.ts';
 import { type BenchContext, type BenchRow, renderMarkdown } from './results.ts';
 import { workerOverhead } from './worker-overhead.ts';
 
@@ -23,6 +24,7 @@ const ROWS: ReadonlyArray<{ id: string; run: (ctx: BenchContext) => Promise<Benc
   { id: 'memory', run: memory },
   { id: 'fan-out', run: fanOut },
   { id: 'cost', run: cost },
+  { id: 'report', run: reportRow },
   // Last: it packages the functions, which may still be in the making.
   { id: 'cold-start', run: coldStartRow },
 ];
