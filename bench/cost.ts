@@ -23,7 +23,7 @@ import type { BenchContext, BenchRow } from './results.ts';
  */
 
 const FLASH = 'gemini-2.5-flash-image';
-const PRO = 'gemini-3-pro-image-preview';
+const PRO = 'gemini-3-pro-image';
 const DUPLICATE_SHARE = 0.3;
 const SEED = 20_260_115;
 const CONCURRENCY = 8;

@@ -146,7 +146,9 @@ export async function workerOverhead(ctx: BenchContext): Promise<BenchRow[]> {
         label: 'offline-stand-in',
       }),
     );
-    const longEdge = harness.worker.catalog.resolve(config.BANANAFLOW_MODEL).inputLongEdgePx;
+    const longEdge = harness.worker.catalog.resolve(
+      config.BANANAFLOW_MODEL ?? harness.worker.catalog.defaultModel.id,
+    ).inputLongEdgePx;
     let runNumber = 0;
 
     const runPipeline = async (job: Job) => {

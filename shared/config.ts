@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { modelOverrideSchema } from './catalog/model-catalog.ts';
+import { type ModelOverride, modelOverrideSchema } from './catalog/model-catalog.ts';
 import { BananaError } from './errors.ts';
 import { JOB_STAGES } from './pipeline/job-stages.ts';
 
@@ -24,21 +24,19 @@ export const configSchema = z.object({
   GOOGLE_CLOUD_LOCATION: z.string().optional(),
   GOOGLE_GEMINI_BASE_URL: z.url().optional(),
 
-  BANANAFLOW_MODEL: z.string().min(1).default('gemini-2.5-flash-image'),
+  /** Default model of sidecars that name none; unset = the catalog's `default` model. */
+  BANANAFLOW_MODEL: z
+    .string()
+    .optional()
+    .transform((v) => (v ? v : undefined)),
   BANANAFLOW_MODEL_OVERRIDES: z
     .string()
     .optional()
     .transform((text, ctx) => {
-      if (!text) return [];
-      try {
-        return z.array(modelOverrideSchema).parse(JSON.parse(text));
-      } catch (error) {
-        ctx.addIssue({
-          code: 'custom',
-          message: `must be a JSON array of models with pricesPerMillionTokens: ${(error as Error).message}`,
-        });
-        return z.NEVER;
-      }
+      const parsed = parseModelOverrides(text);
+      if (parsed.ok) return parsed.rows;
+      for (const message of parsed.problems) ctx.addIssue({ code: 'custom', message });
+      return z.NEVER;
     }),
   BANANAFLOW_INPUT_BUCKET: z.string().min(1).optional(),
   BANANAFLOW_OUTPUT_BUCKET: z.string().min(1).optional(),
@@ -104,6 +102,41 @@ export const configSchema = z.object({
 });
 
 export type Config = z.infer<typeof configSchema>;
+
+/**
+ * BANANAFLOW_MODEL_OVERRIDES: a JSON array of catalog rows. Each problem names the row (index and
+ * id) and the field, so a typo in one row of many is found at once.
+ */
+export function parseModelOverrides(
+  text: string | undefined,
+): { ok: true; rows: ModelOverride[] } | { ok: false; problems: string[] } {
+  if (!text) return { ok: true, rows: [] };
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    return { ok: false, problems: [`not JSON (${(error as Error).message})`] };
+  }
+  if (!Array.isArray(json)) {
+    return { ok: false, problems: ['must be a JSON array of catalog rows ([{"id": ...}, ...])'] };
+  }
+  const rows: ModelOverride[] = [];
+  const problems: string[] = [];
+  json.forEach((row: unknown, index) => {
+    const result = modelOverrideSchema.safeParse(row);
+    if (result.success) {
+      rows.push(result.data);
+      return;
+    }
+    const id = (row as { id?: unknown } | null)?.id;
+    const name = typeof id === 'string' ? ` (id "${id}")` : '';
+    for (const issue of result.error.issues) {
+      const field = issue.path.length > 0 ? issue.path.join('.') : '(row)';
+      problems.push(`row [${index}]${name}, field "${field}": ${issue.message}`);
+    }
+  });
+  return problems.length > 0 ? { ok: false, problems } : { ok: true, rows };
+}
 
 export type GeminiBackend =
   | { kind: 'gemini-api'; apiKey: string; baseUrl?: string }

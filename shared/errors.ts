@@ -19,6 +19,7 @@ export const ERROR_CODES = [
   'INPUT_CORRUPT',
   'TOO_MANY_IMAGES',
   'MODEL_UNKNOWN',
+  'MODEL_RETIRED',
   'MODEL_OPTION_UNSUPPORTED',
   'COST_CAP_EXCEEDED',
   // request messages (the requests topic)
@@ -31,6 +32,9 @@ export const ERROR_CODES = [
   'MODEL_TEXT_ONLY',
   'MODEL_NO_IMAGE',
   'MODEL_QUOTA',
+  'MODEL_DAILY_QUOTA',
+  'MODEL_BILLING',
+  'MODEL_NOT_FOUND',
   'MODEL_TRANSIENT',
   'MODEL_TIMEOUT',
   'MODEL_REJECTED',

@@ -20,7 +20,16 @@ import {
 import { CLOUD_COMMANDS, CLOUD_USAGE } from './cloud/cloud-commands.ts';
 import { imageModelForEnv } from './image-model-for-env.ts';
 import { inspectPlannedInputs } from './inspect-inputs.ts';
-import { planTable, problemLines, progressReporter, summaryText, usd } from './render.ts';
+import { checkDefaultModel, withModelFlag } from './model-flag.ts';
+import { modelsMain } from './models-command.ts';
+import {
+  planTable,
+  problemLines,
+  progressReporter,
+  summaryText,
+  usd,
+  warningLines,
+} from './render.ts';
 import { reportAfterRun, reportCommand } from './report-command.ts';
 
 const USAGE = `bananaflow: run Gemini image edits from a folder of images and sidecars.
@@ -30,7 +39,11 @@ Usage:
   bananaflow estimate <drop-folder> [--json]
   bananaflow validate <sidecar-or-folder> [--json]
   bananaflow report <out-folder | gs://bucket[/prefix]> [--out <file.html>] [--json]
+  bananaflow models [--live] [--json]
 ${CLOUD_USAGE}
+
+--model <id> (run, estimate, validate): the model of sidecars that name none, for this run
+(default BANANAFLOW_MODEL, else the catalog's default; \`bananaflow models\` lists them).
 
 Without GEMINI_API_KEY (or GOOGLE_GENAI_USE_VERTEXAI=true + GOOGLE_CLOUD_PROJECT), "run" uses the
 offline Gemini stand-in. Exit code: 0 all good, 1 some job or sidecar failed, 2 usage or setup error.`;
@@ -41,6 +54,7 @@ const OPTIONS = {
   concurrency: { type: 'string' },
   'max-attempts': { type: 'string' },
   'stand-in-latency-ms': { type: 'string' },
+  model: { type: 'string' },
   json: { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
@@ -65,6 +79,7 @@ export async function main(
   try {
     const cloud = argv[0] ? CLOUD_COMMANDS[argv[0]] : undefined;
     if (cloud) return await cloud({ args: argv.slice(1), env, io });
+    if (argv[0] === 'models') return await modelsMain(argv.slice(1), env, io);
     const { values, positionals } = parseArgs({
       args: argv,
       options: OPTIONS,
@@ -81,8 +96,9 @@ export async function main(
       );
       return 2;
     }
-    const config = loadConfig(env);
+    const config = withModelFlag(loadConfig(env), values.model);
     const catalog = loadModelCatalog(config.BANANAFLOW_MODEL_OVERRIDES);
+    if (config.BANANAFLOW_MODEL) checkDefaultModel(catalog, config.BANANAFLOW_MODEL);
     const number = (name: keyof typeof values) => {
       const raw = values[name];
       if (raw === undefined || typeof raw !== 'string') return undefined;
@@ -165,6 +181,7 @@ async function run(
           `Planned ${plan.jobs.length} jobs from ${plan.sidecars.length} sidecars; estimated ${usd(plan.estimatedCostUsd)} (price table ${ctx.catalog.priceTableVersion}).`,
         );
         for (const line of problemLines(plan)) ctx.say(line);
+        for (const line of warningLines(plan)) ctx.say(line);
       },
       onJobDone: (row, p) => {
         if (!ctx.json) progress.update(row, p);
@@ -258,6 +275,7 @@ async function plan(command: 'estimate' | 'validate', target: string, ctx: Ctx):
               file: s.sidecar,
               jobs: s.jobs.length,
               problems: s.problems.map((p) => p.toJSON()),
+              warnings: s.warnings,
             })),
             jobs: command === 'estimate' ? dropPlan.jobs : dropPlan.jobs.length,
             estimatedCostUsd: dropPlan.estimatedCostUsd,
@@ -276,6 +294,7 @@ async function plan(command: 'estimate' | 'validate', target: string, ctx: Ctx):
       );
     }
     for (const line of problemLines(dropPlan)) ctx.io.out.write(`${line}\n`);
+    for (const line of warningLines(dropPlan)) ctx.io.out.write(`${line}\n`);
     if (dropPlan.uncovered.length > 0)
       ctx.io.out.write(`Images no sidecar covers: ${dropPlan.uncovered.join(', ')}\n`);
     if (command === 'estimate' && dropPlan.jobs.length > 0)

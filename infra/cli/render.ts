@@ -46,6 +46,11 @@ export function problemLines(plan: DropPlan): string[] {
   );
 }
 
+/** Planning warnings (a deprecated model), once each. */
+export function warningLines(plan: DropPlan): string[] {
+  return [...new Set(plan.sidecars.flatMap((s) => s.warnings))].map((w) => `  ! ${w}`);
+}
+
 export function progressReporter(stream: TextSink) {
   const tty = stream.isTTY === true;
   let lastDraw = 0;

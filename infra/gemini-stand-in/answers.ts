@@ -14,6 +14,7 @@ import type {
   WireUsageMetadata,
 } from './protocol.ts';
 import { renderEditedImage, renderThoughtImage } from './render-image.ts';
+import { checkModelOptions } from './request-checks.ts';
 import { STAND_IN_THOUGHT_TOKENS, textTokens, usageMetadata } from './usage.ts';
 
 /** A request checked and decoded, ready to be answered in any of the ways the model answers. */
@@ -23,6 +24,10 @@ export interface PreparedRequest {
   images: Array<{ bytes: Buffer; width: number; height: number }>;
   aspectRatio: string;
   imageSize?: string;
+  /** The thinking level in force (asked for, else the model's default). */
+  thinkingLevel?: string;
+  /** Google Search grounding was asked for: the answer carries groundingMetadata. */
+  grounded: boolean;
   wantsImage: boolean;
   promptText: number;
   promptImage: number;
@@ -38,23 +43,9 @@ export async function prepareRequest(
   if ((config.candidateCount ?? 1) > 1) {
     throw new BadRequestError('Multiple candidates is not enabled for this model.');
   }
+  const options = checkModelOptions(model, body, conversation.images.length);
   const requestedRatio = config.imageConfig?.aspectRatio;
-  if (requestedRatio !== undefined && !model.aspectRatios.includes(requestedRatio)) {
-    throw new BadRequestError(
-      `* GenerateContentRequest.generation_config.image_config.aspect_ratio: unsupported aspect ratio "${requestedRatio}".`,
-    );
-  }
   const imageSize = config.imageConfig?.imageSize;
-  // Models without sizes (2.5 Flash Image) ignore the field; Pro rejects unknown ones ("2k").
-  if (
-    imageSize !== undefined &&
-    model.imageSizes.length > 0 &&
-    !model.imageSizes.includes(imageSize)
-  ) {
-    throw new BadRequestError(
-      `* GenerateContentRequest.generation_config.image_config.image_size: unsupported image size "${imageSize}" (use ${model.imageSizes.join(', ')}).`,
-    );
-  }
   const images: PreparedRequest['images'] = [];
   for (const image of conversation.images) {
     if (!image.mimeType.startsWith('image/')) {
@@ -79,6 +70,7 @@ export async function prepareRequest(
     images,
     aspectRatio,
     ...(imageSize === undefined || model.imageSizes.length === 0 ? {} : { imageSize }),
+    ...options,
     wantsImage: !modalities || modalities.includes('IMAGE'),
     promptText: textTokens(conversation.texts),
     promptImage: images.reduce((sum, i) => sum + inputImageTokens(model, i.width, i.height), 0),
@@ -118,7 +110,14 @@ export async function imageAnswer(request: PreparedRequest): Promise<WireGenerat
     parts.push({ inlineData: { mimeType: 'image/png', data } });
   }
   return {
-    candidates: [{ content: { role: 'model', parts }, finishReason: 'STOP', index: 0 }],
+    candidates: [
+      {
+        content: { role: 'model', parts },
+        finishReason: 'STOP',
+        index: 0,
+        ...(request.grounded ? { groundingMetadata: groundingFor(prompt) } : {}),
+      },
+    ],
     usageMetadata: usageMetadata({
       promptText: request.promptText,
       promptImage: request.promptImage,
@@ -127,6 +126,11 @@ export async function imageAnswer(request: PreparedRequest): Promise<WireGenerat
     }),
     modelVersion: request.model.id,
   };
+}
+
+/** What a grounded answer says it searched for. */
+function groundingFor(prompt: string) {
+  return { webSearchQueries: [prompt.slice(0, 80)], groundingChunks: [] };
 }
 
 /** The refusal text a text-only answer carries. */

@@ -17,9 +17,17 @@ export const FAULT_OUTCOMES = [
 ] as const;
 export type FaultOutcome = (typeof FAULT_OUTCOMES)[number];
 
+/** Kinds of 429 the stand-in can answer: per-minute (RetryInfo), per-day quota, depleted credits. */
+export const QUOTA_FAULTS = ['per-minute', 'per-day', 'credits'] as const;
+export type QuotaFault = (typeof QUOTA_FAULTS)[number];
+
 export type Fault =
-  /** An HTTP error in Google's JSON shape; `retryDelay` (e.g. "2s") goes into RetryInfo on a 429. */
-  { status: number; retryDelay?: string; message?: string } | { outcome: FaultOutcome };
+  /**
+   * An HTTP error in Google's JSON shape; `retryDelay` (e.g. "2s") goes into RetryInfo on a 429,
+   * whose `quota` says which kind it is (default per-minute).
+   */
+  | { status: number; retryDelay?: string; message?: string; quota?: QuotaFault }
+  | { outcome: FaultOutcome };
 
 /** What a fault schedule may look at to decide. */
 export interface RequestInfo {
@@ -70,6 +78,8 @@ export interface Directives {
   /** RetryInfo delay on 429s, Google's duration format ("2s", "1.5s"). */
   retryDelay: string;
   outcome?: FaultOutcome;
+  /** Exhausts the model's daily quota, or the project's credits, from this call on (until reset). */
+  exhaust?: Exclude<QuotaFault, 'per-minute'>;
 }
 
 const DIRECTIVE = /\[standin:([a-z-]+)=([^\]]*)\]/gi;
@@ -128,9 +138,19 @@ export function parseDirectives(text: string): Directives {
         directives.outcome = outcome;
         break;
       }
+      case 'exhaust': {
+        const kind = value.trim();
+        if (kind !== 'per-day' && kind !== 'credits') {
+          throw new DirectiveError(
+            `stand-in directive: exhaust must be per-day or credits, not "${value}"`,
+          );
+        }
+        directives.exhaust = kind;
+        break;
+      }
       default:
         throw new DirectiveError(
-          `stand-in directive: unknown "${name}" (fail, always, retry-delay, outcome)`,
+          `stand-in directive: unknown "${name}" (fail, always, retry-delay, outcome, exhaust)`,
         );
     }
   }
@@ -145,8 +165,15 @@ export function stripDirectives(text: string): string {
 /** Applies directives, counting calls per request key so that `fail=` can fail-then-succeed. */
 export class DirectiveFaults {
   private readonly seen = new Map<string, number>();
+  /** Models whose daily quota ran out, and whether the project's credits did: sticky, as in life. */
+  private readonly dailyExhausted = new Set<string>();
+  private creditsDepleted = false;
 
-  faultFor(key: string, directives: Directives): Fault | undefined {
+  faultFor(key: string, directives: Directives, model = ''): Fault | undefined {
+    if (directives.exhaust === 'per-day') this.dailyExhausted.add(model);
+    if (directives.exhaust === 'credits') this.creditsDepleted = true;
+    if (this.creditsDepleted) return { status: 429, quota: 'credits' };
+    if (this.dailyExhausted.has(model)) return { status: 429, quota: 'per-day' };
     const attempt = this.seen.get(key) ?? 0;
     this.seen.set(key, attempt + 1);
     const first = directives.fail[attempt];
@@ -159,5 +186,7 @@ export class DirectiveFaults {
 
   reset(): void {
     this.seen.clear();
+    this.dailyExhausted.clear();
+    this.creditsDepleted = false;
   }
 }

@@ -26,7 +26,9 @@ export interface WireGenerateContentRequest {
     responseModalities?: string[];
     candidateCount?: number;
     imageConfig?: { aspectRatio?: string; imageSize?: string };
+    thinkingConfig?: { thinkingLevel?: string; includeThoughts?: boolean };
   };
+  tools?: Array<{ googleSearch?: Record<string, unknown> }>;
 }
 
 export interface WireModalityTokens {
@@ -48,6 +50,7 @@ export interface WireCandidate {
   finishReason: string;
   finishMessage?: string;
   index: number;
+  groundingMetadata?: { webSearchQueries: string[]; groundingChunks: unknown[] };
 }
 
 export interface WireGenerateContentResponse {
@@ -134,5 +137,43 @@ export function quotaError(model: string, retryDelay: string): GoogleErrorBody {
       },
       { '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay },
     ],
+  );
+}
+
+/** A 429 for an exhausted per-day quota: QuotaFailure ...PerDay..., no RetryInfo (waiting minutes cannot help). */
+export function dailyQuotaError(model: string): GoogleErrorBody {
+  return googleError(
+    429,
+    'You exceeded your current quota, please check your plan and billing details. For more information on this error, head to: https://ai.google.dev/gemini-api/docs/rate-limits.',
+    [
+      {
+        '@type': 'type.googleapis.com/google.rpc.QuotaFailure',
+        violations: [
+          {
+            quotaMetric: 'generativelanguage.googleapis.com/generate_requests_per_model_per_day',
+            quotaId: 'GenerateRequestsPerDayPerProjectPerModel',
+            quotaDimensions: { location: 'global', model },
+            quotaValue: '250',
+          },
+        ],
+      },
+      {
+        '@type': 'type.googleapis.com/google.rpc.Help',
+        links: [
+          {
+            description: 'Learn more about Gemini API quotas',
+            url: 'https://ai.google.dev/gemini-api/docs/rate-limits',
+          },
+        ],
+      },
+    ],
+  );
+}
+
+/** A 429 for depleted prepaid credits (or a reached spend cap): no RetryInfo, nothing to wait for. */
+export function creditsDepletedError(): GoogleErrorBody {
+  return googleError(
+    429,
+    'Your prepayment credits are depleted. Please go to AI Studio at https://ai.studio/projects to manage your project and billing.',
   );
 }

@@ -22,7 +22,10 @@ import {
   requestKey,
   scheduledFault,
 } from './faults.ts';
+import { DEFAULT_EXTRA_MODELS, isServed, listPage, servedModels } from './model-list.ts';
 import {
+  creditsDepletedError,
+  dailyQuotaError,
   type GoogleErrorBody,
   googleError,
   quotaError,
@@ -58,6 +61,10 @@ export interface GeminiStandInOptions {
   faults?: FaultSchedule;
   /** Catalog deciding which models exist; default the shipped one. */
   catalog?: ModelCatalog;
+  /** Also listed by GET /v1beta/models (not callable): default two text models. */
+  extraModels?: readonly string[];
+  /** Models per page of GET /v1beta/models when the client names no pageSize (default 4). */
+  modelsPageSize?: number;
 }
 
 export interface GeminiStandIn {
@@ -92,11 +99,25 @@ function errorReply(status: number, body: GoogleErrorBody): Reply {
 /** Google's front end rejects bigger request bodies. */
 const MAX_BODY_BYTES = 20 * 1024 * 1024;
 const GENERATE_PATH = /\/models\/([^/:]+):generateContent$/;
+const MODEL_PATH = /^\/v1beta\/models\/([^/:]+)$/;
+
+/** The error body of a scheduled or directed HTTP fault (429s by their quota kind). */
+function faultBody(
+  fault: { status: number; retryDelay?: string; message?: string; quota?: string },
+  model: string,
+): GoogleErrorBody {
+  if (fault.status !== 429) return googleError(fault.status, fault.message);
+  if (fault.quota === 'per-day') return dailyQuotaError(model);
+  if (fault.quota === 'credits') return creditsDepletedError();
+  return quotaError(model, fault.retryDelay ?? '1s');
+}
 
 export async function startGeminiStandIn(
   options: GeminiStandInOptions = {},
 ): Promise<GeminiStandIn> {
   const catalog = options.catalog ?? loadModelCatalog();
+  const extraModels = options.extraModels ?? DEFAULT_EXTRA_MODELS;
+  const modelsPageSize = options.modelsPageSize ?? 4;
   const stats = new CallStats();
   const directiveFaults = new DirectiveFaults();
   let faults = options.faults;
@@ -165,7 +186,9 @@ export async function startGeminiStandIn(
 
       if (!apiKeyOf(req)) return errorReply(403, googleError(403));
       let fault: Fault | undefined = scheduledFault(faults, info);
-      const modelInfo = catalog.has(model) ? catalog.resolve(model) : undefined;
+      const known = catalog.has(model) ? catalog.resolve(model) : undefined;
+      // A shut-down id is gone, as on the real API: 404 on generateContent too.
+      const modelInfo = isServed(known) ? known : undefined;
       if (!fault && !modelInfo) {
         return errorReply(
           404,
@@ -180,6 +203,7 @@ export async function startGeminiStandIn(
           fault = directiveFaults.faultFor(
             info.requestKey,
             parseDirectives(conversation.lastPrompt),
+            model,
           );
         } catch (error) {
           if (error instanceof DirectiveError)
@@ -189,12 +213,7 @@ export async function startGeminiStandIn(
       }
       if (fault && 'status' in fault) {
         const status = fault.status;
-        return errorReply(
-          status,
-          status === 429
-            ? quotaError(model, fault.retryDelay ?? '1s')
-            : googleError(status, fault.message),
-        );
+        return errorReply(status, faultBody(fault, model));
       }
       if (!modelInfo) {
         // A scheduled outcome for a model the catalog does not know: nothing to render it with.
@@ -272,6 +291,22 @@ export async function startGeminiStandIn(
     if (req.method === 'POST' && path === '/__standin/reset') {
       reset();
       return sendJson(res, 200, { ok: true });
+    }
+    if (req.method === 'GET' && path === '/v1beta/models') {
+      const page = listPage(
+        servedModels(catalog, extraModels),
+        new URL(req.url ?? '/', 'http://stand-in').searchParams,
+        modelsPageSize,
+      );
+      return sendJson(res, 200, page);
+    }
+    const one = MODEL_PATH.exec(path);
+    if (req.method === 'GET' && one?.[1]) {
+      const id = decodeURIComponent(one[1]);
+      const found = servedModels(catalog, extraModels).find((m) => m.baseModelId === id);
+      return found
+        ? sendJson(res, 200, found)
+        : sendJson(res, 404, googleError(404, `models/${id} is not found for API version v1beta.`));
     }
     const match = GENERATE_PATH.exec(path);
     if (req.method === 'POST' && match?.[1]) {

@@ -1,4 +1,10 @@
-import { type Content, type GenerateContentConfig, GoogleGenAI, type Part } from '@google/genai';
+import {
+  type Content,
+  type GenerateContentConfig,
+  GoogleGenAI,
+  type Part,
+  ThinkingLevel,
+} from '@google/genai';
 import { addUsage, type Usage, usageFromMetadata, ZERO_USAGE } from '../catalog/cost.ts';
 import type { GeminiBackend } from '../config.ts';
 import {
@@ -67,6 +73,10 @@ function configFor(request: ImageRequest): GenerateContentConfig {
   return {
     responseModalities: ['IMAGE', 'TEXT'],
     ...(Object.keys(imageConfig).length > 0 ? { imageConfig } : {}),
+    ...(request.thinkingLevel
+      ? { thinkingConfig: { thinkingLevel: thinkingLevelOf(request.thinkingLevel) } }
+      : {}),
+    ...(request.grounding === 'google-search' ? { tools: [{ googleSearch: {} }] } : {}),
     // Per attempt; there is exactly one attempt because retryOptions is never set.
     httpOptions: { timeout: request.timeoutMs },
     // Continuation would let the SDK make extra requests on its own: one call, one request.
@@ -125,6 +135,9 @@ async function generate(
             : failure.message,
         ...(failure.status === undefined ? {} : { status: failure.status }),
         ...(failure.retryAfterMs === undefined ? {} : { retryAfterMs: failure.retryAfterMs }),
+        ...(failure.quotaId ? { quotaId: failure.quotaId } : {}),
+        ...(failure.resetsAt ? { resetsAt: failure.resetsAt } : {}),
+        model: request.model,
         usage,
         turns,
         ...(modelVersion ? { modelVersion } : {}),
@@ -133,7 +146,7 @@ async function generate(
     }
 
     const classification = classifyResponse(response);
-    const turnUsage = usageFromMetadata(response.usageMetadata);
+    const turnUsage = withGrounding(usageFromMetadata(response.usageMetadata), response);
     const turn: TurnResult = {
       usage: turnUsage,
       ...(classification.finishReason ? { finishReason: classification.finishReason } : {}),
@@ -207,6 +220,17 @@ function failed(
   started: number,
 ): GeminiModelOutcome {
   return { kind, message, usage, turns, modelMs: elapsed(started) };
+}
+
+/** The SDK's enum value for a catalog thinking level ("medium" → MEDIUM). */
+function thinkingLevelOf(level: string): ThinkingLevel {
+  const value = ThinkingLevel[level.toUpperCase() as keyof typeof ThinkingLevel];
+  return value ?? (level.toUpperCase() as ThinkingLevel);
+}
+
+/** A turn answered with grounding metadata was a grounded request, billed per request. */
+function withGrounding(usage: Usage, response: ResponseLike): Usage {
+  return response.candidates?.[0]?.groundingMetadata ? { ...usage, groundedRequests: 1 } : usage;
 }
 
 function elapsed(started: number): number {

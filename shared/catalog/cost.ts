@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { ModelInfo } from './model-catalog.ts';
+import { effectiveImageSize, type ModelInfo } from './model-catalog.ts';
 
 /** Token usage of one or more model calls, by what is billed differently. */
 export interface Usage {
@@ -9,12 +9,16 @@ export interface Usage {
   outputImageTokens: number;
   thoughtsTokens: number;
   totalTokens: number;
+  /** Requests answered with Google Search grounding: billed per request, on top of tokens. */
+  groundedRequests?: number;
 }
 
 export interface Cost {
   currency: 'USD';
   input: number;
   output: number;
+  /** Grounding fees (per grounded request), when any; included in `total`. */
+  grounding?: number;
   total: number;
   priceTableVersion: string;
   /** True when computed from the catalog before any call, false when from reported usage. */
@@ -29,6 +33,7 @@ export const usageSchema: z.ZodType<Usage> = z.object({
   outputImageTokens: z.number(),
   thoughtsTokens: z.number(),
   totalTokens: z.number(),
+  groundedRequests: z.number().optional(),
 });
 
 export const ZERO_USAGE: Usage = Object.freeze({
@@ -40,8 +45,14 @@ export const ZERO_USAGE: Usage = Object.freeze({
   totalTokens: 0,
 });
 
+/** Grounded requests only when there are any, so records without grounding stay as they were. */
+function grounded(count: number): Pick<Usage, 'groundedRequests'> {
+  return count > 0 ? { groundedRequests: count } : {};
+}
+
 export function addUsage(a: Usage, b: Usage): Usage {
   return {
+    ...grounded((a.groundedRequests ?? 0) + (b.groundedRequests ?? 0)),
     inputTextTokens: a.inputTextTokens + b.inputTextTokens,
     inputImageTokens: a.inputImageTokens + b.inputImageTokens,
     outputTextTokens: a.outputTextTokens + b.outputTextTokens,
@@ -56,6 +67,7 @@ export function addUsage(a: Usage, b: Usage): Usage {
 export function subtractUsage(a: Usage, b: Usage): Usage {
   const minus = (x: number, y: number) => Math.max(0, x - y);
   return {
+    ...grounded(minus(a.groundedRequests ?? 0, b.groundedRequests ?? 0)),
     inputTextTokens: minus(a.inputTextTokens, b.inputTextTokens),
     inputImageTokens: minus(a.inputImageTokens, b.inputImageTokens),
     outputTextTokens: minus(a.outputTextTokens, b.outputTextTokens),
@@ -119,26 +131,32 @@ function usd(value: number): number {
   return Math.round(value * 1e9) / 1e9;
 }
 
-/** Cost of reported usage at the model's list prices (thoughts billed at the text-output rate). */
+/**
+ * Cost of reported usage at the model's list prices (thoughts billed at the text-output rate),
+ * plus the grounding fee per grounded request. Batch and flex take the model's discount.
+ */
 export function costFromUsage(
   model: ModelInfo,
   usage: Usage,
   priceTableVersion: string,
-  options: { batch?: boolean; estimated?: boolean } = {},
+  options: { batch?: boolean; flex?: boolean; estimated?: boolean } = {},
 ): Cost {
   const p = model.pricesPerMillionTokens;
-  const factor = (options.batch ? 1 - model.batchDiscount : 1) / 1_000_000;
+  const discount = options.batch ? model.batchDiscount : options.flex ? model.flexDiscount : 0;
+  const factor = (1 - discount) / 1_000_000;
   const input =
     (usage.inputTextTokens * p.inputText + usage.inputImageTokens * p.inputImage) * factor;
   const output =
     ((usage.outputTextTokens + usage.thoughtsTokens) * p.outputText +
       usage.outputImageTokens * p.outputImage) *
     factor;
+  const grounding = (usage.groundedRequests ?? 0) * model.groundingUsdPerRequest;
   return {
     currency: 'USD',
     input: usd(input),
     output: usd(output),
-    total: usd(input + output),
+    ...(grounding > 0 ? { grounding: usd(grounding) } : {}),
+    total: usd(input + output + grounding),
     priceTableVersion,
     estimated: options.estimated ?? false,
   };
@@ -152,11 +170,14 @@ export function inputImageTokens(model: ModelInfo, width: number, height: number
   return Math.ceil(width / rule.tilePx) * Math.ceil(height / rule.tilePx) * rule.tokensPerTile;
 }
 
+/** The model's token schedule: output image tokens for one image at this size. */
 export function outputImageTokensFor(model: ModelInfo, imageSize?: string): number {
-  const size = imageSize ?? model.defaultImageSize;
-  return (
-    (size ? model.outputImageTokens[size] : undefined) ?? model.outputImageTokens.default ?? 1290
-  );
+  const size = effectiveImageSize(model, imageSize);
+  const tokens =
+    model.outputImageTokens[size] ?? model.outputImageTokens[model.defaultImageSize] ?? undefined;
+  if (tokens !== undefined) return tokens;
+  // A configured model with a schedule for other sizes only: the largest known is the safe guess.
+  return Math.max(...Object.values(model.outputImageTokens));
 }
 
 /** Rough text tokens for a prompt (about 4 characters a token), for estimates only. */
@@ -170,6 +191,8 @@ export interface EstimateInput {
   turns: readonly string[];
   imageSize?: string;
   outputSize: [number, number];
+  /** Google Search grounding on every turn (billed per request). */
+  grounding?: boolean;
 }
 
 /**
@@ -196,6 +219,7 @@ export function estimateUsage(model: ModelInfo, job: EstimateInput): Usage {
       outputImageTokens: outputImage,
       thoughtsTokens: thoughts,
       totalTokens: text + images + outputImage + thoughts,
+      ...grounded(job.grounding ? 1 : 0),
     });
     historyText = text;
   });

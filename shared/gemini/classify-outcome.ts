@@ -1,5 +1,6 @@
 import type { UsageMetadataLike } from '../catalog/cost.ts';
 import type { ModelImage, ModelOutcomeKind } from '../ports/image-model.ts';
+import { classifyQuota, nextPacificMidnight } from './classify-quota.ts';
 
 /**
  * Turns what the Gemini SDK returns or throws into the port's outcome kinds. Pure functions over
@@ -18,6 +19,8 @@ export interface ResponseLike {
     };
     finishReason?: string;
     finishMessage?: string;
+    /** Present when the answer was grounded in Google Search (billed per request). */
+    groundingMetadata?: unknown;
   }>;
   promptFeedback?: { blockReason?: string; blockReasonMessage?: string };
   usageMetadata?: UsageMetadataLike;
@@ -110,10 +113,16 @@ export function classifyResponse(response: ResponseLike): TurnClassification {
 }
 
 export interface ErrorClassification {
-  kind: Extract<ModelOutcomeKind, 'quota' | 'transient' | 'timeout' | 'permanent'>;
+  kind: Extract<
+    ModelOutcomeKind,
+    'quota' | 'quota-daily' | 'billing' | 'transient' | 'timeout' | 'permanent'
+  >;
   message: string;
   status?: number;
   retryAfterMs?: number;
+  quotaId?: string;
+  /** quota-daily: when it resets (ISO, midnight Pacific). */
+  resetsAt?: string;
 }
 
 interface GoogleErrorJson {
@@ -166,15 +175,6 @@ export function retryAfterMsOf(
   return Math.round(Number(match[1]) * (match[2]?.toLowerCase() === 'ms' ? 1 : 1000));
 }
 
-function quotaIdOf(details: unknown[] | undefined): string | undefined {
-  for (const detail of details ?? []) {
-    const violations = (detail as { violations?: Array<{ quotaId?: unknown }> } | null)?.violations;
-    const quotaId = Array.isArray(violations) ? violations[0]?.quotaId : undefined;
-    if (typeof quotaId === 'string') return quotaId;
-  }
-  return undefined;
-}
-
 function isApiError(error: unknown): error is Error & { status: number } {
   return (
     error instanceof Error &&
@@ -190,6 +190,7 @@ function isApiError(error: unknown): error is Error & { status: number } {
 export function classifyError(
   error: unknown,
   secrets: readonly string[] = [],
+  now: Date = new Date(),
 ): ErrorClassification {
   const redact = (text: string) =>
     secrets.reduce((t, secret) => (secret ? t.split(secret).join('[redacted]') : t), text);
@@ -200,16 +201,7 @@ export function classifyError(
     const apiMessage = truncate(redact(body?.message ?? error.message), 500);
     const statusName = body?.status ? ` ${body.status}` : '';
     const message = `Gemini API answered ${status}${statusName}: ${apiMessage}`;
-    if (status === 429) {
-      const retryAfterMs = retryAfterMsOf(body?.details, body?.message ?? error.message);
-      const quotaId = quotaIdOf(body?.details);
-      return {
-        kind: 'quota',
-        message: quotaId ? `${message} (quota ${quotaId})` : message,
-        status,
-        ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
-      };
-    }
+    if (status === 429) return classify429(body, error.message, message, now);
     if (status === 408 || status >= 500) return { kind: 'transient', message, status };
     return { kind: 'permanent', message, status };
   }
@@ -237,6 +229,36 @@ export function classifyError(
   return {
     kind: 'transient',
     message: `Calling Gemini failed: ${truncate(redact(String(error)), 300)}`,
+  };
+}
+
+/** A 429 by its details: per-minute and shared-pool wait, per-day waits for the reset, credits stop. */
+function classify429(
+  body: GoogleErrorJson['error'],
+  raw: string,
+  message: string,
+  now: Date,
+): ErrorClassification {
+  const reading = classifyQuota(body?.details, body?.message ?? raw);
+  const quota = reading.quotaId ? { quotaId: reading.quotaId } : {};
+  const noted = reading.quotaId ? `${message} (quota ${reading.quotaId})` : message;
+  if (reading.kind === 'per-day') {
+    return {
+      kind: 'quota-daily',
+      message: noted,
+      status: 429,
+      ...quota,
+      resetsAt: nextPacificMidnight(now).toISOString(),
+    };
+  }
+  if (reading.kind === 'credits') return { kind: 'billing', message: noted, status: 429, ...quota };
+  const retryAfterMs = retryAfterMsOf(body?.details, body?.message ?? raw);
+  return {
+    kind: 'quota',
+    message: reading.kind === 'shared-pool' ? `${noted} (Vertex AI shared capacity)` : noted,
+    status: 429,
+    ...quota,
+    ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
   };
 }
 

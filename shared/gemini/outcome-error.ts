@@ -1,4 +1,4 @@
-import { loadModelCatalog } from '../catalog/model-catalog.ts';
+import { loadModelCatalog, type ModelCatalog } from '../catalog/model-catalog.ts';
 import { BananaError, type ErrorCode } from '../errors.ts';
 import type { ModelOutcome } from '../ports/image-model.ts';
 
@@ -14,17 +14,31 @@ interface OutcomeExtras {
   finishMessage?: string;
 }
 
-function currentModelIds(): string {
+/**
+ * The fix for a 404 on a model: the catalog's live replacement when the catalog knows the model
+ * (never a retired id), else the default; and where to see what the backend serves today.
+ */
+function notFoundFix(
+  model: string | undefined,
+  catalog: ModelCatalog | undefined,
+): { fix: string; replacement?: string } {
+  let shipped: ModelCatalog | undefined = catalog;
   try {
-    return loadModelCatalog()
-      .models.map((m) => m.id)
-      .join(', ');
+    shipped ??= loadModelCatalog();
   } catch {
-    return 'a current id from the model catalog';
+    shipped = undefined;
   }
+  const known = model && shipped?.has(model) ? shipped.resolve(model) : undefined;
+  const instead = known ? shipped?.liveReplacement(known) : shipped?.defaultModel;
+  const use = instead ? `"${instead.id}"` : 'a current model id';
+  const fix = `Google no longer serves ${model ? `"${model}"` : 'this model'} to this project (retired, restricted to older projects, or misspelt): set model (in the sidecar, --model or BANANAFLOW_MODEL) to ${use}, and run \`bananaflow models --live\` to see what the backend serves today. Retrying cannot help.`;
+  return { fix, ...(instead ? { replacement: instead.id } : {}) };
 }
 
-export function outcomeError(outcome: ModelOutcome & OutcomeExtras): BananaError {
+export function outcomeError(
+  outcome: ModelOutcome & OutcomeExtras,
+  catalog?: ModelCatalog,
+): BananaError {
   if (outcome.kind === 'image') {
     // Callers only map failures; reaching here is a bug in the caller, not a model problem.
     return new BananaError({
@@ -38,6 +52,9 @@ export function outcomeError(outcome: ModelOutcome & OutcomeExtras): BananaError
   if (outcome.blockReason) details.blockReason = outcome.blockReason;
   if (outcome.modelVersion) details.modelVersion = outcome.modelVersion;
   if (outcome.turns.length > 1) details.turnsAnswered = outcome.turns.length;
+  if (outcome.model) details.model = outcome.model;
+  if (outcome.quotaId) details.quotaId = outcome.quotaId;
+  if (outcome.resetsAt) details.resetsAt = outcome.resetsAt;
 
   const make = (code: ErrorCode, fix: string, retryable: boolean, message = outcome.message) =>
     new BananaError({
@@ -85,8 +102,21 @@ export function outcomeError(outcome: ModelOutcome & OutcomeExtras): BananaError
     case 'quota':
       return make(
         'MODEL_QUOTA',
-        'Gemini quota exhausted (requests or images per minute/day, or the spend cap). The job is retried after the delay; if it persists, lower the pipeline concurrency or raise the quota for the project (AI Studio / Cloud console).',
+        'Gemini quota exhausted for now (requests or images per minute, or Vertex AI shared capacity). The job is retried after the delay; if it persists, lower the pipeline concurrency or raise the quota for the project (AI Studio / Cloud console).',
         true,
+      );
+    case 'quota-daily':
+      return make(
+        'MODEL_DAILY_QUOTA',
+        `The daily quota of ${outcome.model ?? 'this model'} ran out; it resets at ${outcome.resetsAt ?? 'midnight Pacific time'} (midnight Pacific). Retrying before then cannot help, so calls to this model stop for the rest of the run: run again (or upload the sidecar again) after the reset, use another model, or ask for a higher per-day quota (AI Studio / Cloud console).`,
+        false,
+        `${outcome.message} The daily quota ran out${outcome.resetsAt ? `; it resets at ${outcome.resetsAt}` : ''}.`,
+      );
+    case 'billing':
+      return make(
+        'MODEL_BILLING',
+        'The Gemini project has no money left to spend: its prepaid credits are depleted or its spend cap is reached. Add credits or raise the cap in AI Studio / Cloud Billing, then run again. Retrying cannot help until then.',
+        false,
       );
     case 'transient':
       return make(
@@ -110,15 +140,13 @@ export function outcomeError(outcome: ModelOutcome & OutcomeExtras): BananaError
         );
       }
       if (status === 404) {
-        return make(
-          'MODEL_REJECTED',
-          `The model id may be retired or misspelt: set model (in the sidecar, or BANANAFLOW_MODEL) to a current one such as ${currentModelIds()}.`,
-          false,
-        );
+        const { fix, replacement } = notFoundFix(outcome.model, catalog);
+        if (replacement) details.replacement = replacement;
+        return make('MODEL_NOT_FOUND', fix, false);
       }
       return make(
         'MODEL_REJECTED',
-        'Gemini rejected the request as invalid: check aspectRatio and imageSize against the model (imageSize is "1K"/"2K"/"4K", uppercase), the number and type of input images, and the request size; the API message above names the field.',
+        'Gemini rejected the request as invalid: check aspectRatio and imageSize against the model (imageSize is "512"/"1K"/"2K"/"4K", a string; see `bananaflow models`), the number and type of input images, and the request size; the API message above names the field.',
         false,
       );
     }

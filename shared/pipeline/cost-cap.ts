@@ -26,6 +26,7 @@ export function refuseOverCapEstimate(run: JobRun, inputs: readonly LoadedInput[
       turns: job.turns,
       aspectRatio: job.aspectRatio,
       imageSize: job.imageSize,
+      grounding: job.grounding !== undefined,
     },
   );
   if (estimate > job.maxCostUsd) {

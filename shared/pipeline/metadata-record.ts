@@ -6,6 +6,7 @@ import type { JobRun } from './job-run.ts';
 import type { LoadedInput } from './load-inputs.ts';
 import type { ModelAnswer } from './model-answer.ts';
 import { type InputRecord, type MetadataRecord, WATERMARK_NOTE } from './records.ts';
+import { recordedOptionsOf } from './request-options.ts';
 
 /** What a succeeded job's metadata record is built from. */
 export interface SuccessFacts {
@@ -44,6 +45,7 @@ export function buildMetadataRecord(run: JobRun, facts: SuccessFacts): MetadataR
     output: facts.output,
     ...(job.aspectRatio ? { aspectRatio: job.aspectRatio } : {}),
     ...(job.imageSize ? { imageSize: job.imageSize } : {}),
+    ...recordedOptionsOf(job),
     usage: facts.billed.usage,
     ...(facts.billed.retried.totalTokens > 0 ? { retriedUsage: facts.billed.retried } : {}),
     cost: facts.billed.cost,

@@ -5,6 +5,7 @@ import { IMAGE_SIDECAR_SUFFIX } from '../sidecar/drop-files.ts';
 import { refuseOverCapEstimate, stopBeforeCap } from './cost-cap.ts';
 import type { JobRun } from './job-run.ts';
 import type { LoadedInput } from './load-inputs.ts';
+import { requestOptionsOf } from './request-options.ts';
 
 /** The model's answer to a job, and where it came from. */
 export interface ModelAnswer {
@@ -38,9 +39,14 @@ export async function getModelAnswer(run: JobRun, inputs: LoadedInput[]): Promis
   return { outcome, reused: false, ...(resume ? { resumedAfterStep: resume.turns.length } : {}) };
 }
 
-function isRetryable(outcome: ModelOutcome): boolean {
-  return outcome.kind === 'quota' || outcome.kind === 'transient' || outcome.kind === 'timeout';
+/**
+ * The call failed before the model answered (quota, daily quota, credits, 4xx/5xx, timeout):
+ * nothing to persist; its error says whether a retry can help.
+ */
+function isCallFailure(outcome: ModelOutcome): boolean {
+  return !ANSWERED.has(outcome.kind);
 }
+const ANSWERED = new Set(['image', 'blocked-prompt', 'blocked-output', 'text-only', 'no-image']);
 
 /** Calls the model; whatever a stopped or retryable call was billed beyond a checkpoint is kept. */
 async function callModelBilled(
@@ -56,10 +62,10 @@ async function callModelBilled(
     await run.ledger.keepUnkept();
     throw error;
   }
-  if (isRetryable(outcome)) {
+  if (isCallFailure(outcome)) {
     // Turns answered but not in a checkpoint would be paid again on retry.
     await run.ledger.keepUnkept(outcome.usage);
-    throw outcomeError(outcome);
+    throw outcomeError(outcome, run.deps.catalog);
   }
   return outcome;
 }
@@ -78,6 +84,7 @@ async function callModel(
     turns: job.turns,
     ...(job.aspectRatio ? { aspectRatio: job.aspectRatio } : {}),
     ...(job.imageSize ? { imageSize: job.imageSize } : {}),
+    ...requestOptionsOf(job),
     timeoutMs: deps.limits.modelTimeoutMs,
     ...(resume ? { resume } : {}),
     onTurn: async (turn, index, checkpoint) => {

@@ -21,7 +21,8 @@ export interface PlannerDeps {
   uriOf: (bucket: string, name: string) => string;
   inputBucket: string;
   outputBucket: string;
-  defaultModel: string;
+  /** Model of sidecars that name none (BANANAFLOW_MODEL, --model); unset = the catalog's default. */
+  defaultModel?: string | undefined;
   maxSidecarBytes: number;
 }
 
@@ -117,6 +118,7 @@ async function recordProblems(
     jobs: [],
     problems,
     waitingFor: [],
+    warnings: [],
     estimatedCostUsd: 0,
   };
 }

@@ -45,6 +45,10 @@ export interface MetadataRecord {
   output: ImageFileRecord & { renditions: Array<ImageFileRecord & { renditionWidth: number }> };
   aspectRatio?: string;
   imageSize?: string;
+  thinkingLevel?: string;
+  grounding?: string;
+  /** Said at planning, e.g. that the model is deprecated and what replaces it. */
+  warnings?: string[];
   /** Everything this job was billed for: the answer plus failed attempts (see retriedUsage). */
   usage: Usage;
   /** Usage billed by attempts that failed before the answer (e.g. a refinement retried). */
@@ -88,6 +92,8 @@ export interface ErrorRecord {
   inputs?: Array<{ uri: string; role: string; generation: string }>;
   usage?: Usage;
   cost?: Cost;
+  /** Said at planning, e.g. that the model is deprecated and what replaces it. */
+  warnings?: string[];
   attempts?: number;
   tags?: Record<string, string>;
   at: string;

@@ -57,7 +57,7 @@ async function runClaimedJob(run: JobRun): Promise<RunJobResult | HeldResult> {
   const answer = await getModelAnswer(run, inputs);
   const billed = await run.ledger.total(answer.outcome.usage);
   if (answer.outcome.kind !== 'image') {
-    return recordFailure(run, outcomeError(answer.outcome), billed);
+    return recordFailure(run, outcomeError(answer.outcome, run.deps.catalog), billed);
   }
   const output = await encodeAndWrite(run, answer.outcome.image);
   const finishedAt = run.deps.now();

@@ -61,13 +61,19 @@ export function earlierFailure(store: ObjectStore, job: Job): Promise<EarlierFai
 }
 
 /**
- * True for failures a rerun can fix: dead-lettered (retryable failures ran out: network, quota)
- * or not started (the run's budget). Permanent failures (blocked, bad input) stay failed until
- * the sidecar or the image changes, which gives new job ids.
+ * True for failures a rerun can fix: dead-lettered (retryable failures ran out: network, quota),
+ * not started (the run's budget), a model's daily quota or the project's credits ran out (a new
+ * day, new credits). Permanent failures (blocked, bad input) stay failed until the sidecar or the
+ * image changes, which gives new job ids.
  */
 export function isRerunnable(failure: EarlierFailure): boolean {
-  return failure.error.code === 'DEAD_LETTERED' || failure.error.details?.notStarted === true;
+  return RERUNNABLE.has(failure.error.code) || failure.error.details?.notStarted === true;
 }
+const RERUNNABLE: ReadonlySet<string> = new Set([
+  'DEAD_LETTERED',
+  'MODEL_DAILY_QUOTA',
+  'MODEL_BILLING',
+]);
 
 /**
  * Removes the error records of rerunnable failures so their jobs run again; returns how many.

@@ -75,6 +75,7 @@ export async function writeErrorRecord(
       generation: i.generation,
     })),
     ...(billed ? { usage: billed.usage, cost: billed.cost } : {}),
+    ...(job.warnings ? { warnings: job.warnings } : {}),
     attempts,
     tags: job.tags,
     at: deps.now().toISOString(),

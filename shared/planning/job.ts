@@ -35,6 +35,10 @@ export const jobSchema = z.strictObject({
   requestedModel: z.string().min(1),
   aspectRatio: z.string().optional(),
   imageSize: z.string().optional(),
+  thinkingLevel: z.string().optional(),
+  grounding: z.string().optional(),
+  /** Said at planning (a deprecated model); copied into the job's records. */
+  warnings: z.array(z.string()).optional(),
   output: z.strictObject({
     bucket: z.string().min(1),
     /** Object name without extension; outputs are base.ext, base.json, base.w512.ext ... */

@@ -20,6 +20,7 @@ import type { ParsedSidecar } from '../sidecar/parse-sidecar.ts';
 import { type Mode, outputSpec } from '../sidecar/sidecar-schema.ts';
 import type { Job, ObjectRef } from './job.ts';
 import { jobIdFor } from './job-id.ts';
+import { lifecycleWarning, optionProblems, retiredModelError } from './model-checks.ts';
 import { outputBase, stemOf } from './output-names.ts';
 
 /** An object of the drop, as listed from the input bucket or folder. */
@@ -32,7 +33,8 @@ export interface PlanContext {
   inputBucket: string;
   outputBucket: string;
   catalog: ModelCatalog;
-  defaultModel: string;
+  /** Model of jobs that name none; unset = the catalog's default model. */
+  defaultModel?: string | undefined;
   runId: string;
   now: Date;
   /** Objects a sidecar may reference: at least everything under the sidecar's folder. */
@@ -57,6 +59,8 @@ export interface PlanResult {
   problems: BananaError[];
   /** Jobs that wait for inputs not uploaded yet (cloud only). */
   waitingFor: string[];
+  /** Planned anyway, but worth saying (a deprecated model): also in each job's records. */
+  warnings: string[];
   estimatedCostUsd: number;
 }
 
@@ -71,6 +75,8 @@ interface JobSpec {
   model?: string;
   aspectRatio?: string;
   imageSize?: string;
+  thinkingLevel?: string;
+  grounding?: string;
   variants: number;
   output: Partial<Job['output']>;
   tags: Record<string, string>;
@@ -86,10 +92,14 @@ export function planSidecarJobs(sidecar: SidecarToPlan, ctx: PlanContext): PlanR
   const specs = jobSpecsOf(sidecar, ctx);
   const problems: BananaError[] = [];
   const waitingFor = new Set<string>();
+  const warnings = new Set<string>();
   const planned: Array<{ spec: JobSpec; jobs: Job[]; estimate: number }> = [];
 
   for (const spec of specs) {
     const result = planSpec(sidecar, spec, ctx);
+    for (const job of 'jobs' in result ? result.jobs : []) {
+      for (const warning of job.warnings ?? []) warnings.add(`${sidecar.name}: ${warning}`);
+    }
     if ('problems' in result) {
       problems.push(...result.problems);
       for (const name of result.waitingFor) waitingFor.add(name);
@@ -131,6 +141,7 @@ export function planSidecarJobs(sidecar: SidecarToPlan, ctx: PlanContext): PlanR
         }),
       ],
       waitingFor: [...waitingFor],
+      warnings: [...warnings],
       estimatedCostUsd: 0,
     };
   }
@@ -151,6 +162,7 @@ export function planSidecarJobs(sidecar: SidecarToPlan, ctx: PlanContext): PlanR
     jobs: selected,
     problems,
     waitingFor: [...waitingFor],
+    warnings: [...warnings],
     estimatedCostUsd: selected.reduce((s, j) => s + j.estimatedCostUsd, 0),
   };
 }
@@ -181,6 +193,8 @@ function jobSpecsOf(sidecar: SidecarToPlan, ctx: PlanContext): JobSpec[] {
         model: job.model ?? defaults.model,
         aspectRatio: job.aspectRatio ?? defaults.aspectRatio,
         imageSize: job.imageSize ?? defaults.imageSize,
+        thinkingLevel: job.thinkingLevel ?? defaults.thinkingLevel,
+        grounding: job.grounding ?? defaults.grounding,
         variants: job.variants ?? defaults.variants ?? 1,
         output: { ...defaults.output, ...job.output },
         tags: { ...defaults.tags, ...job.tags },
@@ -203,6 +217,8 @@ function jobSpecsOf(sidecar: SidecarToPlan, ctx: PlanContext): JobSpec[] {
     model: spec.model,
     aspectRatio: spec.aspectRatio,
     imageSize: spec.imageSize,
+    thinkingLevel: spec.thinkingLevel,
+    grounding: spec.grounding,
     variants: spec.variants ?? 1,
     output: { ...spec.output },
     tags: { ...spec.tags },
@@ -287,12 +303,17 @@ function planSpec(sidecar: SidecarToPlan, spec: JobSpec, ctx: PlanContext): Spec
     );
 
   let model: ModelInfo | undefined;
-  const requestedModel = spec.model ?? ctx.defaultModel;
+  const requestedModel = spec.model ?? ctx.defaultModel ?? ctx.catalog.defaultModel.id;
   try {
     model = ctx.catalog.resolve(requestedModel);
   } catch (error) {
     const e = error as BananaError;
-    problem('MODEL_UNKNOWN', 'model', e.message, e.fix ?? '', { model: requestedModel });
+    problem('MODEL_UNKNOWN', 'model', e.message, e.fix ?? '', e.details);
+  }
+  const retired = model && retiredModelError(model, ctx.catalog, requestedModel);
+  if (retired) {
+    problem('MODEL_RETIRED', 'model', retired.message, retired.fix ?? '', retired.details);
+    model = undefined;
   }
 
   const inputField = sidecar.parsed.kind === 'manifest' ? 'inputs' : '(image)';
@@ -334,35 +355,16 @@ function planSpec(sidecar: SidecarToPlan, spec: JobSpec, ctx: PlanContext): Spec
   }
   const imageCount = spec.inputs.length + spec.references.length;
   if (model) {
-    if (imageCount > model.maxInputImages) {
-      problem(
-        'TOO_MANY_IMAGES',
-        // Name the field that holds the extra images (a manifest may list them all as inputs).
-        spec.references.length > 0 || sidecar.parsed.kind !== 'manifest' ? 'references' : 'inputs',
-        `${imageCount} images (inputs plus references), but ${model.id} takes at most ${model.maxInputImages}.`,
-        `Use at most ${model.maxInputImages} images, or a model that takes more (gemini-3-pro-image-preview takes 14).`,
-        { images: imageCount, max: model.maxInputImages },
-      );
-    }
-    if (spec.aspectRatio !== undefined && !model.aspectRatios.includes(spec.aspectRatio)) {
-      problem(
-        'MODEL_OPTION_UNSUPPORTED',
-        'aspectRatio',
-        `${model.id} does not support aspect ratio ${spec.aspectRatio}.`,
-        `Use one of ${model.aspectRatios.join(', ')}.`,
-      );
-    }
-    if (spec.imageSize !== undefined && !model.imageSizes.includes(spec.imageSize)) {
-      problem(
-        'MODEL_OPTION_UNSUPPORTED',
-        'imageSize',
-        model.imageSizes.length === 0
-          ? `${model.id} has a fixed output size; imageSize does not apply.`
-          : `${model.id} does not support imageSize ${spec.imageSize}.`,
-        model.imageSizes.length === 0
-          ? 'Remove imageSize, or use gemini-3-pro-image-preview for 2K/4K.'
-          : `Use one of ${model.imageSizes.join(', ')}.`,
-      );
+    const checks = optionProblems(model, { ...spec, imageCount });
+    for (const p of checks) {
+      // Name the field that holds the extra images (a manifest may list them all as inputs).
+      const field =
+        p.code !== 'TOO_MANY_IMAGES' ||
+        spec.references.length > 0 ||
+        sidecar.parsed.kind !== 'manifest'
+          ? p.field
+          : 'inputs';
+      problem(p.code, field, p.message, p.fix, p.details);
     }
   }
   if (spec.mode) {
@@ -386,7 +388,9 @@ function planSpec(sidecar: SidecarToPlan, spec: JobSpec, ctx: PlanContext): Spec
     turns: spec.turns,
     aspectRatio: spec.aspectRatio,
     imageSize: spec.imageSize,
+    grounding: spec.grounding !== undefined,
   });
+  const warning = lifecycleWarning(model, ctx.catalog, ctx.now);
   const output = outputSpec.parse(spec.output);
   const sidecarRef = {
     bucket: ctx.inputBucket,
@@ -420,6 +424,9 @@ function planSpec(sidecar: SidecarToPlan, spec: JobSpec, ctx: PlanContext): Spec
       requestedModel,
       ...(spec.aspectRatio === undefined ? {} : { aspectRatio: spec.aspectRatio }),
       ...(spec.imageSize === undefined ? {} : { imageSize: spec.imageSize }),
+      ...(spec.thinkingLevel === undefined ? {} : { thinkingLevel: spec.thinkingLevel }),
+      ...(spec.grounding === undefined ? {} : { grounding: spec.grounding }),
+      ...(warning ? { warnings: [warning] } : {}),
       output: {
         bucket: ctx.outputBucket,
         base: outputBase({
@@ -451,6 +458,7 @@ export function estimateJobCost(
     turns: string[];
     aspectRatio?: string | undefined;
     imageSize?: string | undefined;
+    grounding?: boolean | undefined;
   },
 ): number {
   const longEdge = model.inputLongEdgePx;
@@ -467,6 +475,7 @@ export function estimateJobCost(
     turns: job.turns,
     ...(job.imageSize === undefined ? {} : { imageSize: job.imageSize }),
     outputSize: outputSizeFor(model, ratio, job.imageSize),
+    ...(job.grounding ? { grounding: true } : {}),
   });
   return costFromUsage(model, usage, ctx.catalog.priceTableVersion, { estimated: true }).total;
 }

@@ -18,7 +18,12 @@ export interface ImageRequest {
   /** One prompt per turn; more than one = iterative refinement in one conversation. */
   turns: readonly string[];
   aspectRatio?: string;
+  /** "512" | "1K" | "2K" | "4K" where the model supports it (a string, never a number). */
   imageSize?: string;
+  /** Thinking level ("minimal", "medium", "high"...) where the model supports it. */
+  thinkingLevel?: string;
+  /** "google-search": ground the answer in Google Search results (billed per request). */
+  grounding?: string;
   /** Per-request timeout in ms. */
   timeoutMs: number;
   /**
@@ -55,6 +60,11 @@ export interface TurnResult {
   text?: string;
 }
 
+/**
+ * What a call can end in. `quota` = per-minute or shared-pool exhaustion (retry after the delay);
+ * `quota-daily` = the per-day quota of that model ran out (retrying before it resets cannot help);
+ * `billing` = prepaid credits depleted or the spend cap reached (a person must act).
+ */
 export const MODEL_OUTCOMES = [
   'image',
   'blocked-prompt',
@@ -62,6 +72,8 @@ export const MODEL_OUTCOMES = [
   'text-only',
   'no-image',
   'quota',
+  'quota-daily',
+  'billing',
   'transient',
   'timeout',
   'permanent',
@@ -88,6 +100,12 @@ export type ModelOutcome =
       /** HTTP status when the API answered with an error. */
       status?: number;
       retryAfterMs?: number;
+      /** The model the failed request named (a 404's fix names its replacement). */
+      model?: string;
+      /** quota-daily: when the daily quota resets (ISO time, midnight Pacific). */
+      resetsAt?: string;
+      /** The QuotaFailure quotaId the API named, if any. */
+      quotaId?: string;
     });
 
 export interface ImageModel {

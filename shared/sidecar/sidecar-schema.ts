@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { GROUNDING_TOOLS, THINKING_LEVELS } from '../catalog/model-catalog.ts';
 
 /**
  * Sidecar format v1: the instruction files a team drops beside its images.
@@ -107,9 +108,19 @@ const editFields = {
     .describe('Output aspect ratio; by default the output follows the input image, else 1:1.'),
   imageSize: z
     .string()
-    .regex(/^(0\.5|1|2|4)K$/, 'must be "1K", "2K" or "4K" (uppercase K)')
+    .regex(/^(512|1K|2K|4K)$/, 'must be "512", "1K", "2K" or "4K" (a string, uppercase K)')
     .optional()
-    .describe('Output resolution, for models that support it (Gemini 3 Pro Image).'),
+    .describe(
+      "Output resolution, where the model supports it (`bananaflow models` lists each model's sizes).",
+    ),
+  thinkingLevel: z
+    .enum(THINKING_LEVELS)
+    .optional()
+    .describe('How much the model thinks before drawing, where it supports it; billed as output.'),
+  grounding: z
+    .enum(GROUNDING_TOOLS)
+    .optional()
+    .describe('"google-search": ground the image in Google Search results (billed per request).'),
   variants: z
     .number()
     .int()

@@ -1,6 +1,7 @@
 import type { ModelCatalog } from '../catalog/model-catalog.ts';
 import type { Config } from '../config.ts';
 import { BananaError } from '../errors.ts';
+import { withDailyQuotaGate } from '../pipeline/daily-quota-gate.ts';
 import type { ImageModel } from '../ports/image-model.ts';
 import type { JobQueue } from '../ports/job-queue.ts';
 import type { Logger } from '../ports/logger.ts';
@@ -32,7 +33,8 @@ export interface WorkerParts {
 export function buildWorkerDeps(config: Config, parts: WorkerParts): WorkerDeps {
   return {
     store: parts.store,
-    model: parts.model,
+    // One model whose daily quota ran out is not called again until it resets (logged once).
+    model: withDailyQuotaGate(parts.model, parts.log),
     queue: parts.queue,
     catalog: parts.catalog,
     log: parts.log,

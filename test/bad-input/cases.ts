@@ -234,8 +234,13 @@ export const CASES: BadInputCase[] = [
       'r1.png': await photo(),
       'r2.png': await photo(),
       'r3.png': await photo(),
-      'photo.png.edit.json': { prompt: 'x', references: ['r1.png', 'r2.png', 'r3.png'] },
+      'photo.png.edit.json': {
+        prompt: 'x',
+        model: 'gemini-2.5-flash-image',
+        references: ['r1.png', 'r2.png', 'r3.png'],
+      },
       'collage.jobs.json': {
+        defaults: { model: 'gemini-2.5-flash-image' },
         jobs: [{ prompt: 'x', inputs: ['photo.png', 'r1.png', 'r2.png', 'r3.png'] }],
       },
     }),

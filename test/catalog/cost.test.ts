@@ -3,6 +3,7 @@ import {
   costFromUsage,
   estimateUsage,
   inputImageTokens,
+  outputImageTokensFor,
   usageFromMetadata,
 } from '../../shared/catalog/cost.ts';
 import { loadModelCatalog } from '../../shared/catalog/model-catalog.ts';
@@ -97,29 +98,37 @@ describe('cost from reported usage', () => {
 });
 
 describe('model catalog', () => {
-  it('keeps accepting the preview id as an alias', () => {
-    expect(catalog.resolve('gemini-2.5-flash-image-preview').id).toBe('gemini-2.5-flash-image');
+  it('holds retired ids as their own shut-down rows, never as aliases of a GA id', () => {
+    for (const id of ['gemini-2.5-flash-image-preview', 'gemini-3-pro-image-preview']) {
+      const row = catalog.resolve(id);
+      expect(row.id).toBe(id);
+      expect(row.lifecycle.status).toBe('shut-down');
+    }
+    for (const model of catalog.models) {
+      for (const alias of model.aliases) {
+        expect(catalog.resolve(alias).lifecycle.status).not.toBe('shut-down');
+      }
+    }
+    expect(catalog.resolve('gemini-3-pro-image').lifecycle.status).toBe('ga');
   });
 
-  it('refuses a model it has no prices for, saying how to add them', () => {
-    expect(() => catalog.resolve('gemini-3.1-flash-image-preview')).toThrowError(
-      /not in the model catalog/,
-    );
+  it('refuses a model it has no prices for, suggesting close ids and the overrides variable', () => {
+    expect(() => catalog.resolve('gemini-4-image')).toThrowError(/not in the model catalog/);
     try {
-      catalog.resolve('gemini-3.1-flash-image-preview');
+      catalog.resolve('gemini-nano-banana-21');
     } catch (error) {
       expect(error).toMatchObject({
         code: 'MODEL_UNKNOWN',
+        message: expect.stringContaining('Did you mean "gemini-nano-banana-2.1"'),
         fix: expect.stringContaining('BANANAFLOW_MODEL_OVERRIDES'),
       });
     }
   });
-
   it('takes a new model and its prices from configuration', () => {
     const config = loadConfig({
       BANANAFLOW_MODEL_OVERRIDES: JSON.stringify([
         {
-          id: 'gemini-3.1-flash-image-preview',
+          id: 'gemini-4-flash-image',
           maxInputImages: 14,
           pricesPerMillionTokens: {
             inputText: 0.5,
@@ -131,7 +140,7 @@ describe('model catalog', () => {
       ]),
     });
     const withNew = loadModelCatalog(config.BANANAFLOW_MODEL_OVERRIDES);
-    const model = withNew.resolve('gemini-3.1-flash-image-preview');
+    const model = withNew.resolve('gemini-4-flash-image');
     expect(model.maxInputImages).toBe(14);
     expect(withNew.priceTableVersion).toMatch(/\+config$/);
     const usage = { ...usageFromMetadata(undefined), outputImageTokens: 1290, totalTokens: 1290 };
@@ -142,5 +151,101 @@ describe('model catalog', () => {
     expect(() => loadConfig({ BANANAFLOW_MODEL_OVERRIDES: '[{"id":"x"}]' })).toThrowError(
       /BANANAFLOW_MODEL_OVERRIDES/,
     );
+  });
+
+  it.each([
+    [
+      'a row without prices',
+      '[{"id":"ok","pricesPerMillionTokens":{"inputText":1,"inputImage":1,"outputText":1,"outputImage":1}},{"id":"bad"}]',
+      /row \[1\] \(id "bad"\), field "pricesPerMillionTokens"/,
+    ],
+    [
+      'a negative price',
+      '[{"id":"neg","pricesPerMillionTokens":{"inputText":-1,"inputImage":1,"outputText":1,"outputImage":1}}]',
+      /row \[0\] \(id "neg"\), field "pricesPerMillionTokens.inputText"/,
+    ],
+    [
+      'an unknown field',
+      '[{"id":"typo","pricesPerMillionTokens":{"inputText":1,"inputImage":1,"outputText":1,"outputImage":1},"maxImages":3}]',
+      /row \[0\] \(id "typo"\).*maxImages/,
+    ],
+    ['not an array', '{"id":"x"}', /must be a JSON array/],
+    ['not JSON', '[{', /not JSON/],
+  ])('names the row and field of %s in BANANAFLOW_MODEL_OVERRIDES', (_, value, pattern) => {
+    expect(() => loadConfig({ BANANAFLOW_MODEL_OVERRIDES: value })).toThrowError(pattern);
+  });
+});
+
+describe('the 2026 lineup in the catalog', () => {
+  it('marks one GA general-purpose default, today gemini-nano-banana-2.1', () => {
+    expect(catalog.defaultModel.id).toBe('gemini-nano-banana-2.1');
+    expect(catalog.models.filter((m) => m.default)).toHaveLength(1);
+    expect(catalog.defaultModel.lifecycle.status).toBe('ga');
+  });
+
+  it('has a row for every model id of the facts table, with lifecycle source and date checked', () => {
+    const ids = catalog.models.map((m) => m.id).sort();
+    expect(ids).toEqual(
+      [
+        'gemini-2.5-flash-image',
+        'gemini-2.5-flash-image-preview',
+        'gemini-3-pro-image',
+        'gemini-3-pro-image-preview',
+        'gemini-3.1-flash-image',
+        'gemini-3.1-flash-image-preview',
+        'gemini-3.1-flash-lite-image',
+        'gemini-nano-banana-2.1',
+      ].sort(),
+    );
+    for (const m of catalog.models) {
+      expect(m.lifecycle.source, m.id).toBeTruthy();
+      expect(m.lifecycle.checked, m.id).toMatch(/^\d{4}-\d{2}-\d{2}$/);
+      expect(m.confidence, m.id).toBeDefined();
+      if (m.lifecycle.status === 'shut-down' || m.lifecycle.status === 'deprecated') {
+        expect(m.lifecycle.replacement, m.id).toBeDefined();
+        expect(m.lifecycle.shutdown, m.id).toBeDefined();
+      }
+    }
+  });
+
+  it('follows a replacement past retired ids to a live model', () => {
+    // 3.1 Flash Image preview → 3.1 Flash Image (deprecated) → Nano Banana 2.1 (GA).
+    const preview = catalog.resolve('gemini-3.1-flash-image-preview');
+    expect(catalog.liveReplacement(preview).id).toBe('gemini-nano-banana-2.1');
+    for (const m of catalog.models) {
+      expect(['ga', 'preview']).toContain(catalog.liveReplacement(m).lifecycle.status);
+    }
+  });
+
+  it.each([
+    ['gemini-3.1-flash-image', '512', 747],
+    ['gemini-3.1-flash-image', '2K', 1680],
+    ['gemini-nano-banana-2.1', '1K', 1120],
+    ['gemini-nano-banana-2.1', '4K', 3780],
+    ['gemini-3-pro-image', '4K', 2000],
+    ['gemini-2.5-flash-image', undefined, 1290],
+  ])('%s at %s bills %i output image tokens (its own schedule)', (id, size, tokens) => {
+    expect(outputImageTokensFor(catalog.resolve(id), size)).toBe(tokens);
+  });
+
+  it('adds the grounding fee per grounded request to the cost, and nothing without grounding', () => {
+    const pro = catalog.resolve('gemini-3-pro-image');
+    const usage = { ...usageFromMetadata(undefined), outputImageTokens: 1120, totalTokens: 1120 };
+    const plain = costFromUsage(pro, usage, 'v');
+    const grounded = costFromUsage(pro, { ...usage, groundedRequests: 2 }, 'v');
+    expect(plain.grounding).toBeUndefined();
+    expect(grounded.grounding).toBeCloseTo(2 * pro.groundingUsdPerRequest, 9);
+    expect(grounded.total).toBeCloseTo(plain.total + 2 * pro.groundingUsdPerRequest, 9);
+    expect(pro.groundingUsdPerRequest).toBeGreaterThan(0);
+  });
+
+  it('takes the flex discount only where the model supports flex', () => {
+    const usage = { ...usageFromMetadata(undefined), outputImageTokens: 1120, totalTokens: 1120 };
+    for (const m of catalog.models) {
+      const flex = costFromUsage(m, usage, 'v', { flex: true }).total;
+      const standard = costFromUsage(m, usage, 'v').total;
+      if (m.flex) expect(flex).toBeCloseTo(standard * (1 - m.flexDiscount), 9);
+      else expect(m.flexDiscount).toBe(0);
+    }
   });
 });

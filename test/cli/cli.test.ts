@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { main } from '../../infra/cli/main.ts';
+import { loadModelCatalog } from '../../shared/catalog/model-catalog.ts';
 import { tinyImage, writeDrop } from '../support/pipeline-harness.ts';
 
 /** Environment without Gemini credentials: the CLI must use the offline stand-in. */
@@ -143,7 +144,7 @@ describe('bananaflow run (embedded runner, offline stand-in)', () => {
       run.io,
     );
     expect(code).toBe(2);
-    expect(run.err()).toMatch(/Refused to run: estimated \$0\.15\d+ exceeds --max-usd \$0\.01/);
+    expect(run.err()).toMatch(/Refused to run: estimated \$0\.\d+ exceeds --max-usd \$0\.01/);
   });
 
   it('refuses an output folder inside the drop', async () => {
@@ -208,7 +209,23 @@ describe('bananaflow validate and estimate', () => {
     expect(await main(['estimate', root, '--json'], OFFLINE_ENV, run.io)).toBe(0);
     const result = JSON.parse(run.out());
     expect(result.jobs).toHaveLength(3);
-    expect(result.estimatedCostUsd).toBeCloseTo(3 * 0.0387, 3);
+    // The catalog's default model (2.1): one 1K image plus its estimated thinking per job.
+    const model = loadModelCatalog().defaultModel;
+    const prices = model.pricesPerMillionTokens;
+    const perJob =
+      (model.outputImageTokens['1K'] ?? 0) * (prices.outputImage / 1e6) +
+      model.estimateThoughtTokens * (prices.outputText / 1e6);
+    expect(result.jobs[0].model).toBe('gemini-nano-banana-2.1');
+    expect(result.estimatedCostUsd).toBeCloseTo(3 * perJob, 3);
+
+    // --model sets the model of jobs that name none, for this run only.
+    const pinned = capture();
+    const args = ['estimate', root, '--json', '--model', 'gemini-2.5-flash-image'];
+    expect(await main(args, OFFLINE_ENV, pinned.io)).toBe(0);
+    const flash = JSON.parse(pinned.out());
+    expect(flash.jobs[0].model).toBe('gemini-2.5-flash-image');
+    expect(flash.estimatedCostUsd).toBeCloseTo(3 * 0.0387, 3);
+    expect(flash.sidecars[0].warnings).toEqual([expect.stringContaining('deprecated')]);
   });
 
   it('answers a usage error with exit code 2', async () => {

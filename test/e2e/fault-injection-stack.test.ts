@@ -106,7 +106,7 @@ describe.skipIf(!available.ok)(`fault injection on the emulator stack: ${JOBS} j
     // Recorded cost = what the stand-in billed.
     const catalog = loadModelCatalog();
     const billed = costFromUsage(
-      catalog.resolve('gemini-2.5-flash-image'),
+      catalog.defaultModel,
       stack.standIn?.stats().usage ?? ({} as never),
       catalog.priceTableVersion,
     ).total;

@@ -230,7 +230,7 @@ describe(`fault injection: ${JOBS} jobs under a schedule of model faults`, () =>
 
   it('records exactly the cost the stand-in billed', async () => {
     const billed = costFromUsage(
-      catalog.resolve('gemini-2.5-flash-image'),
+      catalog.defaultModel,
       standIn.stats().usage,
       catalog.priceTableVersion,
     ).total;

@@ -7,7 +7,7 @@ import type { ImageRequest, ModelOutcomeKind, TurnResult } from '../../shared/po
 import { sizeOf, tinyPng } from '../stand-in/helpers.ts';
 
 const FLASH = 'gemini-2.5-flash-image';
-const PRO = 'gemini-3-pro-image-preview';
+const PRO = 'gemini-3-pro-image';
 const API_KEY = 'test-key-0123456789';
 
 let standIn: GeminiStandIn;

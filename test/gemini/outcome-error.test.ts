@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ZERO_USAGE } from '../../shared/catalog/cost.ts';
+import { loadModelCatalog } from '../../shared/catalog/model-catalog.ts';
 import type { ErrorCode } from '../../shared/errors.ts';
 import { outcomeError } from '../../shared/gemini/outcome-error.ts';
 import type { ModelOutcome, ModelOutcomeKind } from '../../shared/ports/image-model.ts';
@@ -63,9 +64,23 @@ describe('outcomeError', () => {
     [
       '404',
       failure('permanent', { status: 404 }),
-      'MODEL_REJECTED',
+      'MODEL_NOT_FOUND',
       false,
-      /retired.*gemini-2\.5-flash-image/,
+      /retired.*gemini-nano-banana-2\.1.*bananaflow models --live/,
+    ],
+    [
+      'per-day quota',
+      failure('quota-daily', { status: 429, resetsAt: '2026-12-03T08:00:00.000Z' }),
+      'MODEL_DAILY_QUOTA',
+      false,
+      /resets at 2026-12-03T08:00:00.000Z/,
+    ],
+    [
+      'depleted credits',
+      failure('billing', { status: 429 }),
+      'MODEL_BILLING',
+      false,
+      /credits are depleted or its spend cap/,
     ],
     ['400', failure('permanent', { status: 400 }), 'MODEL_REJECTED', false, /imageSize/],
   ])('%s', (_name, outcome, code, retryable, fix) => {
@@ -113,5 +128,22 @@ describe('outcomeError', () => {
       modelMs: 1,
     };
     expect(outcomeError(image).code).toBe('INTERNAL');
+  });
+
+  it.each([
+    ['gemini-3-pro-image-preview', 'gemini-3-pro-image'],
+    ['gemini-3.1-flash-image', 'gemini-nano-banana-2.1'],
+    ['gemini-nano-banana-2.1', 'gemini-nano-banana-2.1'],
+  ])('a live 404 for %s names the live replacement %s, never a retired id', (model, to) => {
+    const error = outcomeError(failure('permanent', { status: 404, model }));
+    expect(error).toMatchObject({ code: 'MODEL_NOT_FOUND', retryable: false });
+    expect(error.fix).toContain(`"${to}"`);
+    expect(error.fix).toContain('bananaflow models --live');
+    const retired = loadModelCatalog()
+      .models.filter((m) => m.lifecycle.status === 'shut-down')
+      .map((m) => m.id);
+    // The fix may name the requested id; what it suggests is never a retired one.
+    for (const id of retired.filter((r) => r !== model)) expect(error.fix).not.toContain(id);
+    expect(error.details.replacement).toBe(to);
   });
 });

@@ -15,7 +15,7 @@ afterEach(async () => {
 });
 
 const STEPS = ['paint it in watercolour', 'add a small red hat', 'make it night time'];
-const MODELS = ['gemini-2.5-flash-image', 'gemini-3-pro-image-preview'];
+const MODELS = ['gemini-2.5-flash-image', 'gemini-3-pro-image'];
 
 async function refinementJob(model: string): Promise<{ harness: Harness; job: Job }> {
   const harness = await startHarness();

@@ -11,7 +11,6 @@ function ctx(names: string[], overrides: Partial<PlanContext> = {}): PlanContext
     inputBucket: 'in',
     outputBucket: 'out',
     catalog,
-    defaultModel: 'gemini-2.5-flash-image',
     runId: 'run-1',
     now: new Date('2026-11-25T00:00:00Z'),
     objects: new Map(names.map((name) => [name, { name, generation: '1' }])),
@@ -136,7 +135,15 @@ describe('planning jobs from sidecars', () => {
   it.each([
     [
       'more images than the model takes',
-      { jobs: [{ prompt: 'x', inputs: ['a/cat.jpg', 'a/dog.png', 'a/style.png', 'char.png'] }] },
+      {
+        jobs: [
+          {
+            prompt: 'x',
+            model: 'gemini-2.5-flash-image',
+            inputs: ['a/cat.jpg', 'a/dog.png', 'a/style.png', 'char.png'],
+          },
+        ],
+      },
       'TOO_MANY_IMAGES',
       'jobs[0].inputs',
     ],
@@ -154,7 +161,7 @@ describe('planning jobs from sidecars', () => {
     ],
     [
       'imageSize on a fixed-size model',
-      { jobs: [{ prompt: 'x', imageSize: '2K' }] },
+      { jobs: [{ prompt: 'x', model: 'gemini-2.5-flash-image', imageSize: '2K' }] },
       'MODEL_OPTION_UNSUPPORTED',
       'jobs[0].imageSize',
     ],
@@ -197,7 +204,7 @@ describe('planning jobs from sidecars', () => {
     expect(result.jobs).toHaveLength(1);
   });
 
-  it('accepts Pro options: 14 images, imageSize 4K, the preview alias', () => {
+  it('accepts Pro options: 14 images, imageSize 4K', () => {
     const many = Array.from({ length: 14 }, (_, i) => `p${i}.png`);
     const result = plan(
       'm.jobs.json',
@@ -206,7 +213,7 @@ describe('planning jobs from sidecars', () => {
       ctx(many),
     );
     expect(result.problems).toEqual([]);
-    expect(result.jobs[0]?.model).toBe('gemini-3-pro-image-preview');
+    expect(result.jobs[0]?.model).toBe('gemini-3-pro-image');
     expect(result.jobs[0]?.requestedModel).toBe('gemini-3-pro-image');
   });
 
@@ -282,23 +289,145 @@ describe('planning jobs from sidecars', () => {
     const small = plan(
       'a/cat.jpg.edit.json',
       'image',
-      { prompt: 'x' },
+      { prompt: 'x', model: 'gemini-2.5-flash-image' },
       ctx(drop, { imageSize: () => ({ width: 300, height: 300 }) }),
     );
     const big = plan(
       'a/cat.jpg.edit.json',
       'image',
-      { prompt: 'x' },
+      { prompt: 'x', model: 'gemini-2.5-flash-image' },
       ctx(drop, { imageSize: () => ({ width: 4000, height: 3000 }) }),
     );
     const steps = plan(
       'a/cat.jpg.edit.json',
       'image',
-      { steps: ['x', 'y', 'z'] },
+      { steps: ['x', 'y', 'z'], model: 'gemini-2.5-flash-image' },
       ctx(drop, { imageSize: () => ({ width: 300, height: 300 }) }),
     );
     const [s, b, t] = [small, big, steps].map((r) => r.jobs[0]?.estimatedCostUsd ?? 0);
     expect(b).toBeGreaterThan(s as number);
     expect(t).toBeGreaterThan(3 * (s as number));
+  });
+
+  it("uses the catalog's default model when nothing names one, and the configured one over it", () => {
+    const byCatalog = plan('a/cat.jpg.edit.json', 'image', { prompt: 'x' }, ctx(drop));
+    expect(byCatalog.jobs[0]?.model).toBe(catalog.defaultModel.id);
+    expect(byCatalog.jobs[0]?.model).toBe('gemini-nano-banana-2.1');
+    const configured = plan(
+      'a/cat.jpg.edit.json',
+      'image',
+      { prompt: 'x' },
+      ctx(drop, { defaultModel: 'gemini-3-pro-image' }),
+    );
+    expect(configured.jobs[0]?.model).toBe('gemini-3-pro-image');
+    const sidecarWins = plan(
+      'a/cat.jpg.edit.json',
+      'image',
+      { prompt: 'x', model: 'gemini-3.1-flash-lite-image' },
+      ctx(drop, { defaultModel: 'gemini-3-pro-image' }),
+    );
+    expect(sidecarWins.jobs[0]?.model).toBe('gemini-3.1-flash-lite-image');
+  });
+
+  it.each([
+    ['gemini-3-pro-image-preview', '2026-06-25', 'gemini-3-pro-image'],
+    ['gemini-3.1-flash-image-preview', '2026-06-25', 'gemini-nano-banana-2.1'],
+    ['gemini-2.5-flash-image-preview', '2026-01', 'gemini-nano-banana-2.1'],
+  ])('refuses shut-down %s before any call, naming %s and a live replacement', (id, date, to) => {
+    const result = plan('a/cat.jpg.edit.json', 'image', { prompt: 'x', model: id }, ctx(drop));
+    expect(result.jobs).toEqual([]);
+    const [problem] = result.problems;
+    expect(problem).toMatchObject({
+      code: 'MODEL_RETIRED',
+      details: { field: 'model', shutdown: date, replacement: to },
+    });
+    expect(problem?.message).toContain(date);
+    expect(problem?.fix).toContain(to);
+  });
+
+  it.each([
+    ['gemini-3.1-flash-image', '2026-10-29'],
+    ['gemini-2.5-flash-image', '2026-10-02'],
+  ])('plans deprecated %s with a warning naming the replacement and shutdown %s', (id, date) => {
+    const result = plan('a/cat.jpg.edit.json', 'image', { prompt: 'x', model: id }, ctx(drop));
+    expect(result.problems).toEqual([]);
+    expect(result.jobs).toHaveLength(1);
+    expect(result.warnings).toHaveLength(1);
+    expect(result.warnings[0]).toContain(date);
+    expect(result.warnings[0]).toContain('gemini-nano-banana-2.1');
+    expect(result.jobs[0]?.warnings).toEqual([expect.stringContaining('deprecated')]);
+    const fine = plan('a/cat.jpg.edit.json', 'image', { prompt: 'x' }, ctx(drop));
+    expect(fine.warnings).toEqual([]);
+    expect(fine.jobs[0]?.warnings).toBeUndefined();
+  });
+
+  it.each([
+    ['imageSize', { model: 'gemini-nano-banana-2.1', imageSize: '512' }, ['1K', '2K', '4K']],
+    ['imageSize', { model: 'gemini-3.1-flash-lite-image', imageSize: '2K' }, ['1K']],
+    ['aspectRatio', { model: 'gemini-3-pro-image', aspectRatio: '8:1' }, ['21:9']],
+    [
+      'thinkingLevel',
+      { model: 'gemini-3.1-flash-image', thinkingLevel: 'medium' },
+      ['minimal', 'high'],
+    ],
+    ['thinkingLevel', { model: 'gemini-2.5-flash-image', thinkingLevel: 'high' }, []],
+    ['grounding', { model: 'gemini-3.1-flash-lite-image', grounding: 'google-search' }, []],
+  ])(
+    "refuses an unsupported %s, naming the field and the model's allowed values",
+    (field, options, allowed) => {
+      const result = plan('a/cat.jpg.edit.json', 'image', { prompt: 'x', ...options }, ctx(drop));
+      expect(result.jobs).toEqual([]);
+      const [problem] = result.problems;
+      expect(problem).toMatchObject({ code: 'MODEL_OPTION_UNSUPPORTED', details: { field } });
+      expect(problem?.message).toContain(options.model);
+      for (const value of allowed) expect(problem?.fix).toContain(value);
+    },
+  );
+
+  it.each([
+    { model: 'gemini-3.1-flash-image', imageSize: '512', aspectRatio: '1:8' },
+    {
+      model: 'gemini-nano-banana-2.1',
+      imageSize: '4K',
+      thinkingLevel: 'medium',
+      aspectRatio: '4:1',
+    },
+    { model: 'gemini-3-pro-image', imageSize: '2K', grounding: 'google-search' },
+    { model: 'gemini-3.1-flash-lite-image', aspectRatio: '8:1', thinkingLevel: 'high' },
+  ])('plans the new options where the model supports them: %j', (options) => {
+    const result = plan('a/cat.jpg.edit.json', 'image', { prompt: 'x', ...options }, ctx(drop));
+    expect(result.problems).toEqual([]);
+    expect(result.jobs[0]).toMatchObject(options);
+  });
+
+  it('takes up to 14 images on the 2.1 default and refuses 15, naming the limit', () => {
+    const names = Array.from({ length: 15 }, (_, i) => `p${i}.png`);
+    const ok = plan(
+      'm.jobs.json',
+      'manifest',
+      { jobs: [{ prompt: 'x', inputs: names.slice(0, 14) }] },
+      ctx(names),
+    );
+    expect(ok.problems).toEqual([]);
+    const over = plan(
+      'm.jobs.json',
+      'manifest',
+      { jobs: [{ prompt: 'x', inputs: names.slice(0, 14), references: ['p14.png'] }] },
+      ctx(names),
+    );
+    expect(over.problems[0]).toMatchObject({ code: 'TOO_MANY_IMAGES', details: { max: 14 } });
+  });
+
+  it("estimates with the model's token schedule for the size, plus the grounding fee", () => {
+    const at = (options: Record<string, string>) =>
+      plan('a/cat.jpg.edit.json', 'image', { prompt: 'x', ...options }, ctx(drop)).jobs[0]
+        ?.estimatedCostUsd ?? 0;
+    const model = catalog.resolve('gemini-nano-banana-2.1');
+    const rate = model.pricesPerMillionTokens.outputImage / 1e6;
+    const k1 = at({ imageSize: '1K' });
+    const k4 = at({ imageSize: '4K' });
+    expect(k4 - k1).toBeCloseTo((3780 - 1120) * rate, 6);
+    const grounded = at({ imageSize: '1K', grounding: 'google-search' });
+    expect(grounded - k1).toBeCloseTo(model.groundingUsdPerRequest, 6);
   });
 });

@@ -102,7 +102,7 @@ describe('a rerun of a drop', () => {
     expect(deadLettered?.costUsd).toBeGreaterThan(0);
     const catalog = loadModelCatalog();
     const billed = costFromUsage(
-      catalog.resolve('gemini-2.5-flash-image'),
+      catalog.defaultModel,
       s.stats().usage,
       catalog.priceTableVersion,
     ).total;
