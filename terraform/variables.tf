@@ -73,12 +73,12 @@ variable "package_manifest_path" {
 
 variable "model" {
   type        = string
-  description = "Default Gemini image model id (BANANAFLOW_MODEL); a sidecar can still choose another one."
-  default     = "gemini-2.5-flash-image"
+  description = "Default Gemini image model id of this deployment (BANANAFLOW_MODEL) for sidecars that name none. Empty = the model catalog's default (today gemini-nano-banana-2.1, the current GA general-purpose model); `bananaflow models` lists the ids."
+  default     = ""
 
   validation {
-    condition     = can(regex("^[a-z0-9][a-z0-9.-]{2,99}$", var.model))
-    error_message = "model must be a model id such as gemini-2.5-flash-image (lowercase letters, digits, dots and hyphens)."
+    condition     = var.model == "" || can(regex("^[a-z0-9][a-z0-9.-]{2,99}$", var.model))
+    error_message = "model must be empty (the catalog's default) or a model id such as gemini-nano-banana-2.1 (lowercase letters, digits, dots and hyphens)."
   }
 }
 
