@@ -15,7 +15,8 @@ export interface RequestPlannerDeps {
   now: () => Date;
   inputBucket: string;
   outputBucket: string;
-  defaultModel: string;
+  /** Model of requests that name none; unset = the catalog's default. */
+  defaultModel?: string | undefined;
 }
 
 export interface RequestPlan {
