@@ -77,7 +77,11 @@ describe.skipIf(!available.ok)('requests function (Pub/Sub push of request messa
     ['an unknown field', { promt: 'x' }, 'REQUEST_INVALID', 'did you mean "prompt"?'],
     [
       'more images than the model takes',
-      { prompt: 'x', inputs: ['cats/tom.png', 'cats/tom.png', 'cats/tom.png', 'cats/tom.png'] },
+      {
+        prompt: 'x',
+        model: 'gemini-2.5-flash-image',
+        inputs: ['cats/tom.png', 'cats/tom.png', 'cats/tom.png', 'cats/tom.png'],
+      },
       'TOO_MANY_IMAGES',
       'takes at most 3',
     ],
