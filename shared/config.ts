@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { type ModelOverride, modelOverrideSchema } from './catalog/model-catalog.ts';
+import { TIERS } from './catalog/tiers.ts';
 import { BananaError } from './errors.ts';
 import { JOB_STAGES } from './pipeline/job-stages.ts';
 
@@ -29,6 +30,13 @@ export const configSchema = z.object({
     .string()
     .optional()
     .transform((v) => (v ? v : undefined)),
+  /** Tier of sidecars that name none: standard, batch or flex. */
+  BANANAFLOW_TIER: z.enum(TIERS).default('standard'),
+  /**
+   * Per flex request (`tier: "flex"`), in ms: flex targets 1-15 minutes, so its calls get this
+   * instead of BANANAFLOW_MODEL_TIMEOUT_MS when it is longer.
+   */
+  BANANAFLOW_FLEX_TIMEOUT_MS: intFromEnv(16 * 60_000),
   BANANAFLOW_MODEL_OVERRIDES: z
     .string()
     .optional()

@@ -4,8 +4,9 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createJsonLogger } from '../../shared/adapters/json-logger.ts';
 import { loadModelCatalog } from '../../shared/catalog/model-catalog.ts';
+import { TIERS, type Tier } from '../../shared/catalog/tiers.ts';
 import { type Config, loadConfig } from '../../shared/config.ts';
-import { isBananaError } from '../../shared/errors.ts';
+import { BananaError, isBananaError } from '../../shared/errors.ts';
 import { planDrop } from '../../shared/pipeline/plan-drop.ts';
 import { planSidecar } from '../../shared/pipeline/plan-sidecar.ts';
 import { silentLogger } from '../../shared/ports/logger.ts';
@@ -23,10 +24,12 @@ import { inspectPlannedInputs } from './inspect-inputs.ts';
 import { checkDefaultModel, withModelFlag } from './model-flag.ts';
 import { modelsMain } from './models-command.ts';
 import {
+  estimateLine,
   planTable,
   problemLines,
   progressReporter,
   summaryText,
+  tierPrices,
   usd,
   warningLines,
 } from './render.ts';
@@ -35,11 +38,13 @@ import { reportAfterRun, reportCommand } from './report-command.ts';
 const USAGE = `bananaflow: run Gemini image edits from a folder of images and sidecars.
 
 Usage:
-  bananaflow run <drop-folder> [--out <folder>] [--max-usd <n>] [--concurrency <n>] [--json]
-  bananaflow estimate <drop-folder> [--json]
-  bananaflow validate <sidecar-or-folder> [--json]
+  bananaflow run <drop-folder> [--out <folder>] [--tier <tier>] [--max-usd <n>] [--concurrency <n>] [--json]
+  bananaflow estimate <drop-folder> [--tier <tier>] [--json]
+  bananaflow validate <sidecar-or-folder> [--tier <tier>] [--json]
   bananaflow report <out-folder | gs://bucket[/prefix]> [--out <file.html>] [--json]
   bananaflow models [--live] [--json]
+--tier is the tier of sidecars that name none: standard (default), batch (Batch API, half price,
+up to 24 h) or flex (half price, 1-15 min, best effort).
 ${CLOUD_USAGE}
 
 --model <id> (run, estimate, validate): the model of sidecars that name none, for this run
@@ -50,6 +55,7 @@ offline Gemini stand-in. Exit code: 0 all good, 1 some job or sidecar failed, 2 
 
 const OPTIONS = {
   out: { type: 'string' },
+  tier: { type: 'string' },
   'max-usd': { type: 'string' },
   concurrency: { type: 'string' },
   'max-attempts': { type: 'string' },
@@ -96,7 +102,7 @@ export async function main(
       );
       return 2;
     }
-    const config = withModelFlag(loadConfig(env), values.model);
+    const config = withTier(withModelFlag(loadConfig(env), values.model), values.tier);
     const catalog = loadModelCatalog(config.BANANAFLOW_MODEL_OVERRIDES);
     if (config.BANANAFLOW_MODEL) checkDefaultModel(catalog, config.BANANAFLOW_MODEL);
     const number = (name: keyof typeof values) => {
@@ -139,6 +145,19 @@ export async function main(
   }
 }
 
+/** `--tier` overrides BANANAFLOW_TIER; an unknown tier names the allowed ones. */
+function withTier(config: Config, tier: string | undefined): Config {
+  if (tier === undefined) return config;
+  if (!(TIERS as readonly string[]).includes(tier)) {
+    throw new BananaError({
+      code: 'CONFIG_INVALID',
+      message: `--tier "${tier}" is not a tier.`,
+      fix: `Use one of ${TIERS.join(', ')}.`,
+    });
+  }
+  return { ...config, BANANAFLOW_TIER: tier as Tier };
+}
+
 interface Ctx {
   config: Config;
   catalog: ReturnType<typeof loadModelCatalog>;
@@ -178,7 +197,7 @@ async function run(
       onPlanned: (plan) => {
         if (ctx.json) return;
         ctx.say(
-          `Planned ${plan.jobs.length} jobs from ${plan.sidecars.length} sidecars; estimated ${usd(plan.estimatedCostUsd)} (price table ${ctx.catalog.priceTableVersion}).`,
+          `Planned ${plan.jobs.length} jobs from ${plan.sidecars.length} sidecars. ${estimateLine(plan, ctx.catalog)}`,
         );
         for (const line of problemLines(plan)) ctx.say(line);
         for (const line of warningLines(plan)) ctx.say(line);
@@ -257,6 +276,7 @@ async function plan(command: 'estimate' | 'validate', target: string, ctx: Ctx):
         sidecars: [sidecar],
         uncovered: [],
         estimatedCostUsd: sidecar.estimatedCostUsd,
+        standardCostUsd: sidecar.standardCostUsd,
       };
     }
     dropPlan = await inspectPlannedInputs(dropPlan, {
@@ -279,6 +299,7 @@ async function plan(command: 'estimate' | 'validate', target: string, ctx: Ctx):
             })),
             jobs: command === 'estimate' ? dropPlan.jobs : dropPlan.jobs.length,
             estimatedCostUsd: dropPlan.estimatedCostUsd,
+            ...tierPrices(dropPlan, ctx.catalog),
             priceTableVersion: ctx.catalog.priceTableVersion,
             uncoveredImages: dropPlan.uncovered,
           },
@@ -299,9 +320,7 @@ async function plan(command: 'estimate' | 'validate', target: string, ctx: Ctx):
       ctx.io.out.write(`Images no sidecar covers: ${dropPlan.uncovered.join(', ')}\n`);
     if (command === 'estimate' && dropPlan.jobs.length > 0)
       ctx.io.out.write(`\n${planTable(dropPlan)}\n`);
-    ctx.io.out.write(
-      `\n${dropPlan.jobs.length} jobs, estimated ${usd(dropPlan.estimatedCostUsd)} at list prices (price table ${ctx.catalog.priceTableVersion}).\n`,
-    );
+    ctx.io.out.write(`\n${estimateLine(dropPlan, ctx.catalog)}\n`);
     return problems.length === 0 ? 0 : 1;
   } finally {
     await rm(scratch, { recursive: true, force: true });

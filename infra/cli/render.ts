@@ -1,3 +1,5 @@
+import type { ModelCatalog } from '../../shared/catalog/model-catalog.ts';
+import { tierPriceFactor } from '../../shared/catalog/tiers.ts';
 import type { DropPlan } from '../../shared/pipeline/plan-drop.ts';
 import { OUTPUT_EXTENSIONS } from '../../shared/sidecar/sidecar-schema.ts';
 import type { RunProgress, RunSummary, SummaryRow } from '../runner/run-drop.ts';
@@ -25,12 +27,13 @@ export function table(rows: ReadonlyArray<ReadonlyArray<string>>): string {
 }
 
 export function planTable(plan: DropPlan): string {
-  const rows = [['job', 'mode', 'model', 'inputs', 'steps', 'output', 'estimate']];
+  const rows = [['job', 'mode', 'model', 'tier', 'inputs', 'steps', 'output', 'estimate']];
   for (const job of plan.jobs) {
     rows.push([
       job.jobId.slice(0, 8),
       job.mode,
       job.model,
+      job.tier ?? 'standard',
       String(job.inputs.length),
       String(job.turns.length),
       `${job.output.base}.${OUTPUT_EXTENSIONS[job.output.format]}`,
@@ -38,6 +41,26 @@ export function planTable(plan: DropPlan): string {
     ]);
   }
   return table(rows);
+}
+
+/**
+ * The plan's estimate at the jobs' own tiers, at standard list prices, and all in the batch tier
+ * (where the model offers it; otherwise at its standard price).
+ */
+export function tierPrices(plan: DropPlan, catalog: ModelCatalog) {
+  let batchCostUsd = 0;
+  for (const job of plan.jobs) {
+    const model = catalog.resolve(job.model);
+    const standard = job.estimatedCostUsd / tierPriceFactor(model, job.tier);
+    batchCostUsd += standard * tierPriceFactor(model, 'batch');
+  }
+  return { standardCostUsd: plan.standardCostUsd, batchCostUsd };
+}
+
+/** "N jobs, estimated $X (standard $Y, batch tier $Z)". */
+export function estimateLine(plan: DropPlan, catalog: ModelCatalog): string {
+  const prices = tierPrices(plan, catalog);
+  return `${plan.jobs.length} jobs, estimated ${usd(plan.estimatedCostUsd)} at their tiers: ${usd(prices.standardCostUsd)} at standard prices, ${usd(prices.batchCostUsd)} in the batch tier (price table ${catalog.priceTableVersion}).`;
 }
 
 export function problemLines(plan: DropPlan): string[] {

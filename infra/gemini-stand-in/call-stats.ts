@@ -16,6 +16,8 @@ export interface CallRecord {
   outcome: CallOutcome;
   /** HTTP status of the answer (200 also for hang/truncated/malformed). */
   status: number;
+  /** The request's `serviceTier` ("flex"), or "batch" for a request answered inside a batch job. */
+  tier?: string;
 }
 
 export interface StandInStats {

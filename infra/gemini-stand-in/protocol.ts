@@ -22,6 +22,8 @@ export interface WireContent {
 
 export interface WireGenerateContentRequest {
   contents?: WireContent[];
+  /** "flex" asks for the discounted, best-effort Flex tier; "standard" or absent is standard. */
+  serviceTier?: string;
   generationConfig?: {
     responseModalities?: string[];
     candidateCount?: number;

@@ -1,6 +1,10 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { loadModelCatalog, type ModelCatalog } from '../../shared/catalog/model-catalog.ts';
+import {
+  loadModelCatalog,
+  type ModelCatalog,
+  type ModelInfo,
+} from '../../shared/catalog/model-catalog.ts';
 import {
   blockedOutputAnswer,
   blockedPromptAnswer,
@@ -144,6 +148,7 @@ export async function startGeminiStandIn(
     const raw = await readBody(req);
     const callNumber = stats.nextCallNumber();
     let info: RequestInfo = { callNumber, model, requestKey: requestKey(model, []), prompt: '' };
+    let tier: string | undefined;
     const reply = await decide(raw, (known) => {
       info = { callNumber, model, ...known };
       return info;
@@ -151,7 +156,15 @@ export async function startGeminiStandIn(
     await wait(answerAt - Date.now());
     const record = (outcome: CallOutcome, status: number, usage?: Usage) =>
       stats.record(
-        { callNumber, model, requestKey: info.requestKey, prompt: info.prompt, outcome, status },
+        {
+          callNumber,
+          model,
+          requestKey: info.requestKey,
+          prompt: info.prompt,
+          outcome,
+          status,
+          ...(tier ? { tier } : {}),
+        },
         usage,
       );
     // The client gave up (timeout, abort) before the answer was due: nothing is served or billed.
@@ -198,6 +211,9 @@ export async function startGeminiStandIn(
           ),
         );
       }
+      tier = body.serviceTier;
+      const tierProblem = modelInfo ? serviceTierProblem(modelInfo, body.serviceTier) : undefined;
+      if (tierProblem) return errorReply(400, googleError(400, tierProblem));
       if (!fault) {
         try {
           fault = directiveFaults.faultFor(
@@ -352,6 +368,16 @@ export async function startGeminiStandIn(
         server.closeAllConnections();
       }),
   };
+}
+
+/** Why the request's serviceTier cannot be served for this model (catalog data), if it cannot. */
+function serviceTierProblem(model: ModelInfo, serviceTier: string | undefined): string | undefined {
+  if (serviceTier === undefined || serviceTier === 'standard' || serviceTier === 'unspecified')
+    return undefined;
+  if (serviceTier !== 'flex') return `Invalid value at 'service_tier': "${serviceTier}".`;
+  return model.flex
+    ? undefined
+    : `Service tier flex is not supported for models/${model.id}.`;
 }
 
 async function answerFor(

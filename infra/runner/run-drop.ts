@@ -200,7 +200,11 @@ async function planLocalDrop(local: LocalPipeline, options: RunDropOptions, runI
     listing.map((o) => o.name),
     options.config.BANANAFLOW_MAX_INPUT_BYTES,
   );
-  return planDrop(local.planner, { runId, imageSize: (name) => sizes.get(name) });
+  // Until the local Batch API path lands, batch-tier jobs are refused at planning here.
+  return planDrop(
+    { ...local.planner, availableTiers: ['standard', 'flex'] },
+    { runId, imageSize: (name) => sizes.get(name) },
+  );
 }
 
 function localWorkerDeps(

@@ -3,6 +3,7 @@ import {
   type GenerateContentConfig,
   GoogleGenAI,
   type Part,
+  ServiceTier,
   ThinkingLevel,
 } from '@google/genai';
 import { addUsage, type Usage, usageFromMetadata, ZERO_USAGE } from '../catalog/cost.ts';
@@ -77,6 +78,8 @@ function configFor(request: ImageRequest): GenerateContentConfig {
       ? { thinkingConfig: { thinkingLevel: thinkingLevelOf(request.thinkingLevel) } }
       : {}),
     ...(request.grounding === 'google-search' ? { tools: [{ googleSearch: {} }] } : {}),
+    // The SDK sends this as the request's top-level `serviceTier` field.
+    ...(request.serviceTier === 'flex' ? { serviceTier: ServiceTier.FLEX } : {}),
     // Per attempt; there is exactly one attempt because retryOptions is never set.
     httpOptions: { timeout: request.timeoutMs },
     // Continuation would let the SDK make extra requests on its own: one call, one request.

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { effectiveImageSize, type ModelInfo } from './model-catalog.ts';
+import type { Tier } from './tiers.ts';
 
 /** Token usage of one or more model calls, by what is billed differently. */
 export interface Usage {
@@ -21,6 +22,8 @@ export interface Cost {
   grounding?: number;
   total: number;
   priceTableVersion: string;
+  /** The discounted tier the prices are for (absent = standard list prices). */
+  tier?: Tier;
   /** True when computed from the catalog before any call, false when from reported usage. */
   estimated: boolean;
 }
@@ -139,10 +142,12 @@ export function costFromUsage(
   model: ModelInfo,
   usage: Usage,
   priceTableVersion: string,
-  options: { batch?: boolean; flex?: boolean; estimated?: boolean } = {},
+  options: { batch?: boolean; flex?: boolean; tier?: Tier | undefined; estimated?: boolean } = {},
 ): Cost {
   const p = model.pricesPerMillionTokens;
-  const discount = options.batch ? model.batchDiscount : options.flex ? model.flexDiscount : 0;
+  const tier = options.tier ?? (options.batch ? 'batch' : options.flex ? 'flex' : 'standard');
+  const discount =
+    tier === 'batch' ? model.batchDiscount : tier === 'flex' ? model.flexDiscount : 0;
   const factor = (1 - discount) / 1_000_000;
   const input =
     (usage.inputTextTokens * p.inputText + usage.inputImageTokens * p.inputImage) * factor;
@@ -158,6 +163,7 @@ export function costFromUsage(
     ...(grounding > 0 ? { grounding: usd(grounding) } : {}),
     total: usd(input + output + grounding),
     priceTableVersion,
+    ...(tier === 'standard' ? {} : { tier }),
     estimated: options.estimated ?? false,
   };
 }

@@ -7,6 +7,7 @@ import {
   ZERO_USAGE,
 } from '../catalog/cost.ts';
 import type { ModelInfo } from '../catalog/model-catalog.ts';
+import type { Tier } from '../catalog/tiers.ts';
 import type { Job } from '../planning/job.ts';
 import type { ConversationCheckpoint } from '../ports/image-model.ts';
 import type { RecordDeps } from '../ports/worker-deps.ts';
@@ -35,6 +36,8 @@ export class BillingLedger {
     private readonly state: JobState,
     private readonly model: ModelInfo,
     private readonly priceTableVersion: string,
+    /** The job's tier: every cost of the job is at its prices (batch and flex are discounted). */
+    private readonly tier?: Tier,
   ) {}
 
   /** The ledger of a job's state, priced with the catalog's entry for the job's model. */
@@ -43,6 +46,7 @@ export class BillingLedger {
       state,
       deps.catalog.resolve(job.model),
       deps.catalog.priceTableVersion,
+      job.tier,
     );
   }
 
@@ -96,6 +100,6 @@ export class BillingLedger {
   }
 
   cost(usage: Usage): Cost {
-    return costFromUsage(this.model, usage, this.priceTableVersion);
+    return costFromUsage(this.model, usage, this.priceTableVersion, { tier: this.tier });
   }
 }

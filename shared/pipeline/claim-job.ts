@@ -1,4 +1,5 @@
 import { BananaError } from '../errors.ts';
+import { modelTimeoutFor } from '../ports/worker-deps.ts';
 import { announceIfMissed } from './announce-result.ts';
 import type { JobRun, RunJobResult } from './job-run.ts';
 
@@ -26,7 +27,7 @@ export async function claimJob(run: JobRun): Promise<string> {
   const { deps, job, delivery } = run;
   const leaseMs = Math.max(
     deps.limits.leaseMs,
-    job.turns.length * deps.limits.modelTimeoutMs + 5_000,
+    job.turns.length * modelTimeoutFor(deps.limits, job) + 5_000,
   );
   const claim = await run.state.claim(
     { owner: deps.workerId, messageId: delivery.messageId, attempt: delivery.attempt },

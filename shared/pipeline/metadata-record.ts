@@ -34,6 +34,8 @@ export function buildMetadataRecord(run: JobRun, facts: SuccessFacts): MetadataR
       ...(outcome.modelVersion ? { version: outcome.modelVersion } : {}),
       backend: deps.model.backend,
     },
+    ...(job.tier ? { tier: job.tier } : {}),
+    ...(outcome.batch ? { batch: outcome.batch } : {}),
     prompt: job.turns[job.turns.length - 1] ?? '',
     ...(job.turns.length > 1 ? { steps: job.turns } : {}),
     sidecar: {

@@ -1,6 +1,7 @@
 import { BananaError } from '../errors.ts';
 import { outcomeError } from '../gemini/outcome-error.ts';
 import type { ConversationCheckpoint, ModelOutcome } from '../ports/image-model.ts';
+import { modelTimeoutFor } from '../ports/worker-deps.ts';
 import { IMAGE_SIDECAR_SUFFIX } from '../sidecar/drop-files.ts';
 import { refuseOverCapEstimate, stopBeforeCap } from './cost-cap.ts';
 import type { JobRun } from './job-run.ts';
@@ -85,7 +86,8 @@ async function callModel(
     ...(job.aspectRatio ? { aspectRatio: job.aspectRatio } : {}),
     ...(job.imageSize ? { imageSize: job.imageSize } : {}),
     ...requestOptionsOf(job),
-    timeoutMs: deps.limits.modelTimeoutMs,
+    timeoutMs: modelTimeoutFor(deps.limits, job),
+    ...(job.tier === 'flex' ? { serviceTier: 'flex' as const } : {}),
     ...(resume ? { resume } : {}),
     onTurn: async (turn, index, checkpoint) => {
       stopBeforeCap(run, index, ledger.turnAnswered(turn.usage));

@@ -9,6 +9,8 @@ export interface DropPlan {
   /** Images that no sidecar covers (reported, never an error). */
   uncovered: string[];
   estimatedCostUsd: number;
+  /** The same jobs at standard (list) prices, whatever their tier. */
+  standardCostUsd: number;
 }
 
 const KIND = {
@@ -56,5 +58,6 @@ export async function planDrop(
     sidecars,
     uncovered,
     estimatedCostUsd: jobs.reduce((sum, j) => sum + j.estimatedCostUsd, 0),
+    standardCostUsd: sidecars.reduce((sum, s) => sum + s.standardCostUsd, 0),
   };
 }

@@ -1,4 +1,5 @@
 import type { ModelCatalog } from '../catalog/model-catalog.ts';
+import type { Tier } from '../catalog/tiers.ts';
 import { BananaError, serializeError, toBananaError } from '../errors.ts';
 import {
   type DropObject,
@@ -23,6 +24,10 @@ export interface PlannerDeps {
   outputBucket: string;
   /** Model of sidecars that name none (BANANAFLOW_MODEL, --model); unset = the catalog's default. */
   defaultModel?: string | undefined;
+  /** Tier of jobs whose sidecar names none (default standard). */
+  defaultTier?: Tier | undefined;
+  /** Tiers this platform runs (default all); another is refused at planning. */
+  availableTiers?: readonly Tier[] | undefined;
   maxSidecarBytes: number;
 }
 
@@ -84,6 +89,8 @@ export async function planSidecar(
       outputBucket: deps.outputBucket,
       catalog: deps.catalog,
       defaultModel: deps.defaultModel,
+      defaultTier: deps.defaultTier,
+      availableTiers: deps.availableTiers,
       runId: options.runId,
       now: deps.now(),
       objects: options.objects,
@@ -120,6 +127,7 @@ async function recordProblems(
     waitingFor: [],
     warnings: [],
     estimatedCostUsd: 0,
+    standardCostUsd: 0,
   };
 }
 

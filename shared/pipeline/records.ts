@@ -1,6 +1,8 @@
 import type { Cost, Usage } from '../catalog/cost.ts';
+import type { Tier } from '../catalog/tiers.ts';
 import type { SerializedError } from '../errors.ts';
 import type { Job } from '../planning/job.ts';
+import type { BatchAnswer } from '../ports/image-model.ts';
 
 /** Every generated image carries Google's invisible SynthID watermark; there is no switch for it. */
 export const WATERMARK_NOTE =
@@ -38,6 +40,10 @@ export interface MetadataRecord {
   status: 'succeeded';
   mode: Job['mode'];
   model: { requested: string; id: string; version?: string; backend: string };
+  /** The tier the job ran in (absent = standard); `cost` is at its prices. */
+  tier?: Tier;
+  /** The Gemini batch job that answered it (batch tier). */
+  batch?: BatchAnswer;
   prompt: string;
   steps?: string[];
   sidecar: { uri: string; generation: string; kind: Job['sidecar']['kind'] };
@@ -88,6 +94,9 @@ export interface ErrorRecord {
   error: SerializedError;
   mode?: Job['mode'];
   model?: string;
+  tier?: Tier;
+  /** The Gemini batch job the failure happened in (batch tier). */
+  batch?: string;
   prompt?: string;
   inputs?: Array<{ uri: string; role: string; generation: string }>;
   usage?: Usage;

@@ -68,6 +68,8 @@ export async function writeErrorRecord(
     error: serializeError(failure),
     mode: job.mode,
     model: job.model,
+    ...(job.tier ? { tier: job.tier } : {}),
+    ...(typeof failure.details.batch === 'string' ? { batch: failure.details.batch } : {}),
     prompt: job.turns.join('\n→ '),
     inputs: job.inputs.map((i) => ({
       uri: deps.uriOf(i.bucket, i.name),

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { TIERS } from '../catalog/tiers.ts';
 import { REQUEST_ID_PATTERN } from '../requests/request-schema.ts';
 import { MODES, OUTPUT_FORMATS } from '../sidecar/sidecar-schema.ts';
 
@@ -33,6 +34,8 @@ export const jobSchema = z.strictObject({
   /** Canonical catalog id, and what the sidecar asked for (an alias, say). */
   model: z.string().min(1),
   requestedModel: z.string().min(1),
+  /** How the model is called and priced; absent = standard. */
+  tier: z.enum(TIERS).optional(),
   aspectRatio: z.string().optional(),
   imageSize: z.string().optional(),
   thinkingLevel: z.string().optional(),

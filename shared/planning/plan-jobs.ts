@@ -6,6 +6,7 @@ import {
   nearestAspectRatio,
   outputSizeFor,
 } from '../catalog/model-catalog.ts';
+import { TIERS, type Tier, tierDiscount, tiersOf } from '../catalog/tiers.ts';
 import { BananaError } from '../errors.ts';
 import {
   classifyDropFile,
@@ -35,6 +36,10 @@ export interface PlanContext {
   catalog: ModelCatalog;
   /** Model of jobs that name none; unset = the catalog's default model. */
   defaultModel?: string | undefined;
+  /** Tier of jobs whose sidecar names none (`run --tier`, BANANAFLOW_TIER); default standard. */
+  defaultTier?: Tier | undefined;
+  /** Tiers this platform can run (default all): the cloud has no batch path yet. */
+  availableTiers?: readonly Tier[] | undefined;
   runId: string;
   now: Date;
   /** Objects a sidecar may reference: at least everything under the sidecar's folder. */
@@ -62,6 +67,8 @@ export interface PlanResult {
   /** Planned anyway, but worth saying (a deprecated model): also in each job's records. */
   warnings: string[];
   estimatedCostUsd: number;
+  /** The same jobs at standard (list) prices, whatever their tier. */
+  standardCostUsd: number;
 }
 
 /** One job of a sidecar before variants: the spec merged with defaults and its inputs named. */
@@ -81,6 +88,7 @@ interface JobSpec {
   output: Partial<Job['output']>;
   tags: Record<string, string>;
   mode?: Mode;
+  tier?: Tier | undefined;
   maxCostUsd?: number;
   folder: string;
   stem: string;
@@ -93,7 +101,7 @@ export function planSidecarJobs(sidecar: SidecarToPlan, ctx: PlanContext): PlanR
   const problems: BananaError[] = [];
   const waitingFor = new Set<string>();
   const warnings = new Set<string>();
-  const planned: Array<{ spec: JobSpec; jobs: Job[]; estimate: number }> = [];
+  const planned: Array<{ spec: JobSpec; jobs: Job[]; estimate: number; standard: number }> = [];
 
   for (const spec of specs) {
     const result = planSpec(sidecar, spec, ctx);
@@ -143,6 +151,7 @@ export function planSidecarJobs(sidecar: SidecarToPlan, ctx: PlanContext): PlanR
       waitingFor: [...waitingFor],
       warnings: [...warnings],
       estimatedCostUsd: 0,
+      standardCostUsd: 0,
     };
   }
 
@@ -158,12 +167,16 @@ export function planSidecarJobs(sidecar: SidecarToPlan, ctx: PlanContext): PlanR
   }
   const involved = sidecar.onlyInvolving;
   const selected = involved ? jobs.filter((j) => j.inputs.some((i) => i.name === involved)) : jobs;
+  const standardOf = new Map(
+    planned.flatMap((p) => p.jobs.map((j) => [j.jobId, p.standard / p.jobs.length])),
+  );
   return {
     jobs: selected,
     problems,
     waitingFor: [...waitingFor],
     warnings: [...warnings],
     estimatedCostUsd: selected.reduce((s, j) => s + j.estimatedCostUsd, 0),
+    standardCostUsd: selected.reduce((s, j) => s + (standardOf.get(j.jobId) ?? 0), 0),
   };
 }
 
@@ -199,6 +212,7 @@ function jobSpecsOf(sidecar: SidecarToPlan, ctx: PlanContext): JobSpec[] {
         output: { ...defaults.output, ...job.output },
         tags: { ...defaults.tags, ...job.tags },
         mode: job.mode ?? defaults.mode,
+        tier: job.tier ?? defaults.tier,
         maxCostUsd: job.maxCostUsd ?? defaults.maxCostUsd,
         folder: `${folderOf(name)}${manifestStem}/`,
         stem: job.name ?? defaults.name ?? `job-${String(index + 1).padStart(3, '0')}`,
@@ -223,6 +237,7 @@ function jobSpecsOf(sidecar: SidecarToPlan, ctx: PlanContext): JobSpec[] {
     output: { ...spec.output },
     tags: { ...spec.tags },
     mode: spec.mode,
+    tier: spec.tier,
     label: spec.name ?? 'edit',
   };
   const targets =
@@ -279,7 +294,7 @@ function modeProblem(mode: Mode, inputs: number, references: number, turns: numb
 }
 
 type SpecResult =
-  | { spec: JobSpec; jobs: Job[]; estimate: number }
+  | { spec: JobSpec; jobs: Job[]; estimate: number; standard: number }
   | { problems: BananaError[]; waitingFor: string[] };
 
 function planSpec(sidecar: SidecarToPlan, spec: JobSpec, ctx: PlanContext): SpecResult {
@@ -367,6 +382,14 @@ function planSpec(sidecar: SidecarToPlan, spec: JobSpec, ctx: PlanContext): Spec
       problem(p.code, field, p.message, p.fix, p.details);
     }
   }
+  const tier = spec.tier ?? ctx.defaultTier ?? 'standard';
+  if (model) {
+    const why = tierProblem(model, tier, spec.turns.length, ctx.availableTiers ?? TIERS);
+    if (why) {
+      const from = spec.tier ? '' : ` (the run's default tier, e.g. --tier ${tier})`;
+      problem('MODEL_OPTION_UNSUPPORTED', 'tier', `${why.message}${from}`, why.fix, { tier });
+    }
+  }
   if (spec.mode) {
     const why = modeProblem(
       spec.mode,
@@ -383,13 +406,15 @@ function planSpec(sidecar: SidecarToPlan, spec: JobSpec, ctx: PlanContext): Spec
   const mode =
     spec.mode ??
     deriveMode(imageCount, spec.inputs.length, spec.references.length, spec.turns.length);
-  const estimate = estimateJobCost(model, ctx, {
+  const shape = {
     images: [...spec.inputs, ...spec.references],
     turns: spec.turns,
     aspectRatio: spec.aspectRatio,
     imageSize: spec.imageSize,
     grounding: spec.grounding !== undefined,
-  });
+  };
+  const estimate = estimateJobCost(model, ctx, { ...shape, tier });
+  const standard = tier === 'standard' ? estimate : estimateJobCost(model, ctx, shape);
   const warning = lifecycleWarning(model, ctx.catalog, ctx.now);
   const output = outputSpec.parse(spec.output);
   const sidecarRef = {
@@ -422,6 +447,7 @@ function planSpec(sidecar: SidecarToPlan, spec: JobSpec, ctx: PlanContext): Spec
       turns: spec.turns,
       model: model.id,
       requestedModel,
+      ...(tier === 'standard' ? {} : { tier }),
       ...(spec.aspectRatio === undefined ? {} : { aspectRatio: spec.aspectRatio }),
       ...(spec.imageSize === undefined ? {} : { imageSize: spec.imageSize }),
       ...(spec.thinkingLevel === undefined ? {} : { thinkingLevel: spec.thinkingLevel }),
@@ -446,7 +472,38 @@ function planSpec(sidecar: SidecarToPlan, spec: JobSpec, ctx: PlanContext): Spec
       plannedAt: ctx.now.toISOString(),
     });
   }
-  return { spec, jobs, estimate: estimate * jobs.length };
+  return { spec, jobs, estimate: estimate * jobs.length, standard: standard * jobs.length };
+}
+
+/** Why a job cannot run in a tier on this model (catalog data), or undefined when it can. */
+function tierProblem(
+  model: ModelInfo,
+  tier: Tier,
+  turns: number,
+  available: readonly Tier[],
+): { message: string; fix: string } | undefined {
+  if (!available.includes(tier)) {
+    return {
+      message: `the ${tier} tier does not run here (this deployment runs ${available.join(', ')}).`,
+      fix: `Use tier ${available.map((t) => `"${t}"`).join(' or ')}, or run the drop with the CLI (bananaflow run --tier ${tier}).`,
+    };
+  }
+  if (tierDiscount(model, tier) === undefined) {
+    return {
+      message: `${model.id} does not offer the ${tier} tier (it offers ${tiersOf(model).join(', ')}).`,
+      fix: `Use tier ${tiersOf(model)
+        .map((t) => `"${t}"`)
+        .join(' or ')}, or a model that offers ${tier}; the tiers are ${TIERS.join(', ')}.`,
+    };
+  }
+  if (tier === 'batch' && turns > 1) {
+    // Each step needs the previous step's answer: one batch request cannot hold a conversation.
+    return {
+      message: `a refinement ("steps") cannot run in the batch tier: each step needs the answer to the one before.`,
+      fix: 'Use tier "standard" or "flex" for refinements, or give a single "prompt".',
+    };
+  }
+  return undefined;
 }
 
 /** Catalog estimate of one job (one variant), in USD. */
@@ -459,6 +516,7 @@ export function estimateJobCost(
     aspectRatio?: string | undefined;
     imageSize?: string | undefined;
     grounding?: boolean | undefined;
+    tier?: Tier | undefined;
   },
 ): number {
   const longEdge = model.inputLongEdgePx;
@@ -477,5 +535,8 @@ export function estimateJobCost(
     outputSize: outputSizeFor(model, ratio, job.imageSize),
     ...(job.grounding ? { grounding: true } : {}),
   });
-  return costFromUsage(model, usage, ctx.catalog.priceTableVersion, { estimated: true }).total;
+  return costFromUsage(model, usage, ctx.catalog.priceTableVersion, {
+    estimated: true,
+    tier: job.tier,
+  }).total;
 }

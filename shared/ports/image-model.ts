@@ -26,6 +26,8 @@ export interface ImageRequest {
   grounding?: string;
   /** Per-request timeout in ms. */
   timeoutMs: number;
+  /** `flex`: the discounted, best-effort Flex tier (absent = standard). */
+  serviceTier?: 'flex';
   /**
    * Called after each turn that produced an image, before the next one; a refinement can stop
    * early (e.g. the cost cap) by throwing. When more turns follow, `checkpoint` is what a later
@@ -90,6 +92,15 @@ interface OutcomeBase {
   /** Text the model returned (a refusal, a caption). */
   text?: string;
   modelMs: number;
+  /** Set when the answer came from a batch job (the batch tier), not a direct call. */
+  batch?: BatchAnswer;
+}
+
+/** Which batch job answered a request, and under what key. */
+export interface BatchAnswer {
+  name: string;
+  displayName: string;
+  key: string;
 }
 
 export type ModelOutcome =

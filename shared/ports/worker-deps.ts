@@ -44,7 +44,15 @@ export interface WorkerLimits {
   maxInputBytes: number;
   maxInputPixels: number;
   modelTimeoutMs: number;
+  /** Per flex-tier request (flex targets 1-15 min); default modelTimeoutMs. */
+  flexTimeoutMs?: number;
   leaseMs: number;
+}
+
+/** The per-request timeout of a job's model calls: flex is slow by design. */
+export function modelTimeoutFor(limits: WorkerLimits, job: { tier?: string | undefined }): number {
+  if (job.tier !== 'flex') return limits.modelTimeoutMs;
+  return Math.max(limits.modelTimeoutMs, limits.flexTimeoutMs ?? 0);
 }
 
 /** What writing records needs (the dead-letter function has no model and loads no sharp). */

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { GROUNDING_TOOLS, THINKING_LEVELS } from '../catalog/model-catalog.ts';
+import { TIERS } from '../catalog/tiers.ts';
 
 /**
  * Sidecar format v1: the instruction files a team drops beside its images.
@@ -142,6 +143,12 @@ const editFields = {
     .optional()
     .describe('Free-form labels copied into every output metadata record.'),
   mode: z.enum(MODES).optional(),
+  tier: z
+    .enum(TIERS)
+    .optional()
+    .describe(
+      'standard (default), batch (Batch API: half price, up to 24 h) or flex (half price, 1-15 min, best effort), where the model offers it.',
+    ),
   name: label.optional().describe('Label used in output file names.'),
 };
 

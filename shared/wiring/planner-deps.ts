@@ -28,6 +28,7 @@ export function buildPlannerDeps(config: Config, parts: PlannerParts): PlannerDe
     inputBucket: parts.buckets.input,
     outputBucket: parts.buckets.output,
     defaultModel: config.BANANAFLOW_MODEL,
+    defaultTier: config.BANANAFLOW_TIER,
     maxSidecarBytes: config.BANANAFLOW_MAX_SIDECAR_BYTES,
   };
 }
@@ -39,6 +40,8 @@ export function buildIngestDeps(
   return {
     ...buildPlannerDeps(config, parts),
     queue: parts.queue,
+    // The Batch API path runs in the embedded runner only; the cloud refuses it at planning.
+    availableTiers: ['standard', 'flex'],
     maxEventAgeMs: config.BANANAFLOW_MAX_EVENT_AGE_MS,
   };
 }

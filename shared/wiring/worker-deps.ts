@@ -48,6 +48,7 @@ export function buildWorkerDeps(config: Config, parts: WorkerParts): WorkerDeps 
       maxInputBytes: config.BANANAFLOW_MAX_INPUT_BYTES,
       maxInputPixels: config.BANANAFLOW_MAX_INPUT_PIXELS,
       modelTimeoutMs: config.BANANAFLOW_MODEL_TIMEOUT_MS,
+      flexTimeoutMs: config.BANANAFLOW_FLEX_TIMEOUT_MS,
       leaseMs: config.BANANAFLOW_LEASE_MS,
     },
   };

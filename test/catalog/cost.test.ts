@@ -45,8 +45,12 @@ describe('cost from reported usage', () => {
       expect(cost.output).toBeCloseTo(output, 9);
       expect(cost.total).toBeCloseTo(input + output, 9);
       expect(cost.priceTableVersion).toBe(catalog.priceTableVersion);
-      const batch = costFromUsage(model, usage, catalog.priceTableVersion, { batch: true });
-      expect(batch.total).toBeCloseTo((input + output) * (1 - model.batchDiscount), 9);
+      for (const tier of ['batch', 'flex'] as const) {
+        const discounted = costFromUsage(model, usage, catalog.priceTableVersion, { tier });
+        const discount = tier === 'batch' ? model.batchDiscount : model.flexDiscount;
+        expect(discounted.total).toBeCloseTo((input + output) * (1 - discount), 9);
+        expect(discounted.tier).toBe(tier);
+      }
     },
   );
 
