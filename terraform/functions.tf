@@ -114,6 +114,10 @@ resource "google_cloudfunctions2_function" "worker" {
       error_message = "model_timeout_seconds must be below worker_timeout_seconds, or the platform kills the worker before the model call times out."
     }
     precondition {
+      condition     = var.flex_timeout_seconds < var.worker_timeout_seconds
+      error_message = "flex_timeout_seconds must be below worker_timeout_seconds, or the platform kills the worker before a flex call times out."
+    }
+    precondition {
       condition     = var.max_retry_wait_seconds < var.worker_timeout_seconds
       error_message = "max_retry_wait_seconds must be below worker_timeout_seconds."
     }

@@ -51,6 +51,7 @@ locals {
     BANANAFLOW_OUTPUT_BUCKET     = google_storage_bucket.output.name
     BANANAFLOW_JOBS_TOPIC        = google_pubsub_topic.jobs.name
     BANANAFLOW_MODEL             = var.model
+    BANANAFLOW_TIER              = var.tier
     BANANAFLOW_MAX_EVENT_AGE_MS  = tostring(var.max_event_age_seconds * 1000)
     BANANAFLOW_MAX_SIDECAR_BYTES = tostring(var.max_sidecar_bytes)
   }
@@ -70,6 +71,7 @@ locals {
     BANANAFLOW_RESULTS_TOPIC     = google_pubsub_topic.results.name
     BANANAFLOW_MODEL             = var.model
     BANANAFLOW_MODEL_TIMEOUT_MS  = tostring(var.model_timeout_seconds * 1000)
+    BANANAFLOW_FLEX_TIMEOUT_MS   = tostring(var.flex_timeout_seconds * 1000)
     BANANAFLOW_LEASE_MS          = tostring(local.lease_ms)
     BANANAFLOW_MAX_RETRY_WAIT_MS = tostring(var.max_retry_wait_seconds * 1000)
     BANANAFLOW_MAX_INPUT_BYTES   = tostring(var.max_input_bytes)

@@ -137,6 +137,28 @@ variable "vertex_location" {
   }
 }
 
+variable "tier" {
+  type        = string
+  description = "Default tier of sidecars that name none (BANANAFLOW_TIER): standard (list price) or flex (50% off where the model offers it, 1-15 min, best effort). The batch tier runs only in the CLI for now."
+  default     = "standard"
+
+  validation {
+    condition     = contains(["standard", "flex"], var.tier)
+    error_message = "tier must be \"standard\" or \"flex\" (the cloud has no batch path yet)."
+  }
+}
+
+variable "flex_timeout_seconds" {
+  type        = number
+  description = "Timeout of one flex-tier model request (BANANAFLOW_FLEX_TIMEOUT_MS / 1000). Flex targets 1-15 min but the worker lives at most worker_timeout_seconds, so it must be below that; slower flex answers time out and are retried."
+  default     = 240
+
+  validation {
+    condition     = var.flex_timeout_seconds >= 10 && var.flex_timeout_seconds <= 530 && floor(var.flex_timeout_seconds) == var.flex_timeout_seconds
+    error_message = "flex_timeout_seconds must be a whole number between 10 and 530."
+  }
+}
+
 variable "model_timeout_seconds" {
   type        = number
   description = "Timeout of one model request (BANANAFLOW_MODEL_TIMEOUT_MS / 1000). Must be below worker_timeout_seconds."

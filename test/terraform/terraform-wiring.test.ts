@@ -60,6 +60,8 @@ const ENV_REQUIREMENTS: Record<string, Partial<Record<FunctionKey, 'required' | 
   BANANAFLOW_MODEL: { ingest: 'required', worker: 'required', requests: 'required' },
   BANANAFLOW_MODEL_OVERRIDES: { ingest: 'optional', worker: 'optional', requests: 'optional' },
   BANANAFLOW_MODEL_TIMEOUT_MS: { worker: 'required' },
+  BANANAFLOW_TIER: { ingest: 'required' },
+  BANANAFLOW_FLEX_TIMEOUT_MS: { worker: 'required' },
   BANANAFLOW_LEASE_MS: { worker: 'required' },
   BANANAFLOW_MAX_RETRY_WAIT_MS: { worker: 'required' },
   BANANAFLOW_MAX_EVENT_AGE_MS: { ingest: 'required' },
