@@ -80,7 +80,12 @@ export interface Directives {
   outcome?: FaultOutcome;
   /** Exhausts the model's daily quota, or the project's credits, from this call on (until reset). */
   exhaust?: Exclude<QuotaFault, 'per-minute'>;
+  /** Batch API only: what happens to the whole batch holding this request (see batches.ts). */
+  batch?: (typeof BATCH_DIRECTIVES)[number];
 }
+
+/** `[standin:batch=…]`: the batch expires, fails, is cancelled, or loses this request's result. */
+export const BATCH_DIRECTIVES = ['expired', 'failed', 'cancelled', 'drop-key'] as const;
 
 const DIRECTIVE = /\[standin:([a-z-]+)=([^\]]*)\]/gi;
 const DEFAULT_RETRY_DELAY = '1s';
@@ -148,9 +153,19 @@ export function parseDirectives(text: string): Directives {
         directives.exhaust = kind;
         break;
       }
+      case 'batch': {
+        const fault = BATCH_DIRECTIVES.find((b) => b === value.trim());
+        if (!fault) {
+          throw new DirectiveError(
+            `stand-in directive: unknown batch fault "${value}" (one of ${BATCH_DIRECTIVES.join(', ')})`,
+          );
+        }
+        directives.batch = fault;
+        break;
+      }
       default:
         throw new DirectiveError(
-          `stand-in directive: unknown "${name}" (fail, always, retry-delay, outcome, exhaust)`,
+          `stand-in directive: unknown "${name}" (fail, always, retry-delay, outcome, exhaust, batch)`,
         );
     }
   }

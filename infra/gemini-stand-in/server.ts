@@ -14,6 +14,8 @@ import {
   prepareRequest,
   textOnlyAnswer,
 } from './answers.ts';
+import { routeBatchApi } from './batch-routes.ts';
+import { BatchJobs, type BatchOptions } from './batches.ts';
 import { type CallOutcome, CallStats, type StandInStats } from './call-stats.ts';
 import { BadRequestError, missingSignature, readConversation } from './conversation.ts';
 import {
@@ -26,6 +28,7 @@ import {
   requestKey,
   scheduledFault,
 } from './faults.ts';
+import { FileStore } from './files.ts';
 import { DEFAULT_EXTRA_MODELS, isServed, listPage, servedModels } from './model-list.ts';
 import {
   creditsDepletedError,
@@ -65,6 +68,12 @@ export interface GeminiStandInOptions {
   faults?: FaultSchedule;
   /** Catalog deciding which models exist; default the shipped one. */
   catalog?: ModelCatalog;
+  /** Batch API: time from a batch's creation to its results, in ms (default 1000). */
+  batchTurnaroundMs?: number;
+  /** Batch API: most requests one batch may hold (default 10,000); more is 400. */
+  maxBatchRequests?: number;
+  /** Batch API: a fault for the n-th batch created (expired, failed, cancelled, drop-key). */
+  batchFaults?: BatchOptions['fault'];
   /** Also listed by GET /v1beta/models (not callable): default two text models. */
   extraModels?: readonly string[];
   /** Models per page of GET /v1beta/models when the client names no pageSize (default 4). */
@@ -80,6 +89,7 @@ export interface GeminiStandIn {
   reset(): void;
   setFaults(faults: FaultSchedule | undefined): void;
   setLatency(ms: number): void;
+  setBatchTurnaround(ms: number): void;
   /** Stops listening and destroys open sockets, hanging calls included. */
   close(): Promise<void>;
 }
@@ -94,10 +104,12 @@ interface Reply {
   usage?: Usage;
   /** Writes the answer; absent for a hang, which never answers. */
   send?: (res: ServerResponse) => void;
+  /** The JSON answer (a response or Google's error body); absent for hang/truncated/malformed. */
+  body?: unknown;
 }
 
 function errorReply(status: number, body: GoogleErrorBody): Reply {
-  return { outcome: `http-${status}`, status, send: (res) => sendJson(res, status, body) };
+  return { outcome: `http-${status}`, status, body, send: (res) => sendJson(res, status, body) };
 }
 
 /** Google's front end rejects bigger request bodies. */
@@ -126,6 +138,48 @@ export async function startGeminiStandIn(
   const directiveFaults = new DirectiveFaults();
   let faults = options.faults;
   let latencyMs = options.latencyMs ?? 0;
+  let batchTurnaroundMs = options.batchTurnaroundMs ?? 1000;
+  let baseUrl = '';
+  const files = new FileStore(() => baseUrl);
+  const batches = new BatchJobs({
+    turnaroundMs: () => batchTurnaroundMs,
+    maxRequests: options.maxBatchRequests ?? 10_000,
+    ...(options.batchFaults ? { fault: options.batchFaults } : {}),
+    files,
+    answer: answerInBatch,
+    directiveFault: (request) => {
+      try {
+        return parseDirectives(readConversation(request).lastPrompt).batch;
+      } catch {
+        return undefined; // answered as a per-request 400 when the batch runs
+      }
+    },
+  });
+
+  /** One request of a batch, answered as a generateContent call is and counted as tier "batch". */
+  async function answerInBatch(model: string, request: WireGenerateContentRequest) {
+    const callNumber = stats.nextCallNumber();
+    let info: RequestInfo = { callNumber, model, requestKey: requestKey(model, []), prompt: '' };
+    const reply = await decide(Buffer.from(JSON.stringify(request)), model, true, (known) => {
+      info = { callNumber, model, requestKey: known.requestKey, prompt: known.prompt };
+      return info;
+    });
+    const served = reply.body !== undefined;
+    const status = served ? reply.status : 500;
+    stats.record(
+      {
+        callNumber,
+        model,
+        requestKey: info.requestKey,
+        prompt: info.prompt,
+        outcome: served ? reply.outcome : 'http-500',
+        status,
+        tier: 'batch',
+      },
+      served ? reply.usage : undefined,
+    );
+    return { status, body: reply.body };
+  }
   const timers = new Set<NodeJS.Timeout>();
 
   const wait = (ms: number) =>
@@ -149,8 +203,9 @@ export async function startGeminiStandIn(
     const callNumber = stats.nextCallNumber();
     let info: RequestInfo = { callNumber, model, requestKey: requestKey(model, []), prompt: '' };
     let tier: string | undefined;
-    const reply = await decide(raw, (known) => {
-      info = { callNumber, model, ...known };
+    const reply = await decide(raw, model, apiKeyOf(req) !== undefined, (known) => {
+      info = { callNumber, model, requestKey: known.requestKey, prompt: known.prompt };
+      tier = known.tier;
       return info;
     });
     await wait(answerAt - Date.now());
@@ -171,122 +226,125 @@ export async function startGeminiStandIn(
     if (reply.send && res.destroyed) return record('http-499', 499);
     record(reply.outcome, reply.status, reply.usage);
     reply.send?.(res);
+  }
 
-    async function decide(
-      raw: Buffer | undefined,
-      identify: (known: { requestKey: string; prompt: string }) => RequestInfo,
-    ): Promise<Reply> {
-      if (raw === undefined) {
-        return errorReply(
-          400,
-          googleError(400, `Request payload size exceeds the limit: ${MAX_BODY_BYTES} bytes.`),
-        );
-      }
-      let body: WireGenerateContentRequest;
-      let conversation: ReturnType<typeof readConversation>;
-      try {
-        body = JSON.parse(raw.toString('utf8')) as WireGenerateContentRequest;
-        conversation = readConversation(body);
-      } catch (error) {
-        const message =
-          error instanceof BadRequestError ? error.message : 'Invalid JSON payload received.';
-        return errorReply(400, googleError(400, message));
-      }
-      const info = identify({
-        requestKey: requestKey(model, conversation.texts),
-        prompt: conversation.lastPrompt,
-      });
+  /** Decides (and renders) the answer to one generateContent request, direct or in a batch. */
+  async function decide(
+    raw: Buffer | undefined,
+    model: string,
+    hasKey: boolean,
+    identify: (known: { requestKey: string; prompt: string; tier?: string }) => RequestInfo,
+  ): Promise<Reply> {
+    if (raw === undefined) {
+      return errorReply(
+        400,
+        googleError(400, `Request payload size exceeds the limit: ${MAX_BODY_BYTES} bytes.`),
+      );
+    }
+    let body: WireGenerateContentRequest;
+    let conversation: ReturnType<typeof readConversation>;
+    try {
+      body = JSON.parse(raw.toString('utf8')) as WireGenerateContentRequest;
+      conversation = readConversation(body);
+    } catch (error) {
+      const message =
+        error instanceof BadRequestError ? error.message : 'Invalid JSON payload received.';
+      return errorReply(400, googleError(400, message));
+    }
+    const info = identify({
+      requestKey: requestKey(model, conversation.texts),
+      prompt: conversation.lastPrompt,
+      ...(body.serviceTier ? { tier: body.serviceTier } : {}),
+    });
 
-      if (!apiKeyOf(req)) return errorReply(403, googleError(403));
-      let fault: Fault | undefined = scheduledFault(faults, info);
-      const known = catalog.has(model) ? catalog.resolve(model) : undefined;
-      // A shut-down id is gone, as on the real API: 404 on generateContent too.
-      const modelInfo = isServed(known) ? known : undefined;
-      if (!fault && !modelInfo) {
-        return errorReply(
+    if (!hasKey) return errorReply(403, googleError(403));
+    let fault: Fault | undefined = scheduledFault(faults, info);
+    const known = catalog.has(model) ? catalog.resolve(model) : undefined;
+    // A shut-down id is gone, as on the real API: 404 on generateContent too.
+    const modelInfo = isServed(known) ? known : undefined;
+    if (!fault && !modelInfo) {
+      return errorReply(
+        404,
+        googleError(
           404,
-          googleError(
-            404,
-            `models/${model} is not found for API version v1beta, or is not supported for generateContent. Call ListModels to see the list of available models and their supported methods.`,
-          ),
-        );
-      }
-      tier = body.serviceTier;
-      const tierProblem = modelInfo ? serviceTierProblem(modelInfo, body.serviceTier) : undefined;
-      if (tierProblem) return errorReply(400, googleError(400, tierProblem));
-      if (!fault) {
-        try {
-          fault = directiveFaults.faultFor(
-            info.requestKey,
-            parseDirectives(conversation.lastPrompt),
-            model,
-          );
-        } catch (error) {
-          if (error instanceof DirectiveError)
-            return errorReply(400, googleError(400, error.message));
-          throw error;
-        }
-      }
-      if (fault && 'status' in fault) {
-        const status = fault.status;
-        return errorReply(status, faultBody(fault, model));
-      }
-      if (!modelInfo) {
-        // A scheduled outcome for a model the catalog does not know: nothing to render it with.
-        return errorReply(
-          404,
-          googleError(404, `models/${model} is not found for API version v1beta.`),
-        );
-      }
-      let prepared: PreparedRequest;
+          `models/${model} is not found for API version v1beta, or is not supported for generateContent. Call ListModels to see the list of available models and their supported methods.`,
+        ),
+      );
+    }
+    const tierProblem = modelInfo ? serviceTierProblem(modelInfo, body.serviceTier) : undefined;
+    if (tierProblem) return errorReply(400, googleError(400, tierProblem));
+    if (!fault) {
       try {
-        prepared = await prepareRequest(modelInfo, body, conversation);
-        if (modelInfo.thinking) {
-          const missing = missingSignature(conversation);
-          if (missing) throw new BadRequestError(missing);
-        }
+        fault = directiveFaults.faultFor(
+          info.requestKey,
+          parseDirectives(conversation.lastPrompt),
+          model,
+        );
       } catch (error) {
-        if (error instanceof BadRequestError)
+        if (error instanceof DirectiveError)
           return errorReply(400, googleError(400, error.message));
         throw error;
       }
+    }
+    if (fault && 'status' in fault) {
+      const status = fault.status;
+      return errorReply(status, faultBody(fault, model));
+    }
+    if (!modelInfo) {
+      // A scheduled outcome for a model the catalog does not know: nothing to render it with.
+      return errorReply(
+        404,
+        googleError(404, `models/${model} is not found for API version v1beta.`),
+      );
+    }
+    let prepared: PreparedRequest;
+    try {
+      prepared = await prepareRequest(modelInfo, body, conversation);
+      if (modelInfo.thinking) {
+        const missing = missingSignature(conversation);
+        if (missing) throw new BadRequestError(missing);
+      }
+    } catch (error) {
+      if (error instanceof BadRequestError) return errorReply(400, googleError(400, error.message));
+      throw error;
+    }
 
-      const outcome = fault?.outcome ?? (prepared.wantsImage ? 'image' : 'text-only');
-      switch (outcome) {
-        case 'hang':
-          // Never answer: the client's timeout (or close()) ends it.
-          return { outcome: 'hang', status: 200 };
-        case 'malformed':
-          return {
-            outcome: 'malformed',
-            status: 200,
-            send: (out) => {
-              out.writeHead(200, { 'content-type': 'text/html; charset=UTF-8' });
-              out.end(
-                '<html><body>upstream connect error or disconnect/reset before headers</body></html>',
-              );
-            },
-          };
-        case 'truncated': {
-          const text = JSON.stringify(await imageAnswer(prepared));
-          return {
-            outcome: 'truncated',
-            status: 200,
-            send: (out) => {
-              out.writeHead(200, { 'content-type': 'application/json; charset=UTF-8' });
-              out.end(text.slice(0, Math.floor(text.length / 2)));
-            },
-          };
-        }
-        default: {
-          const answer = await answerFor(outcome, prepared);
-          return {
-            outcome,
-            status: 200,
-            usage: answer.usageMetadata,
-            send: (out) => sendJson(out, 200, answer),
-          };
-        }
+    const outcome = fault?.outcome ?? (prepared.wantsImage ? 'image' : 'text-only');
+    switch (outcome) {
+      case 'hang':
+        // Never answer: the client's timeout (or close()) ends it.
+        return { outcome: 'hang', status: 200 };
+      case 'malformed':
+        return {
+          outcome: 'malformed',
+          status: 200,
+          send: (out) => {
+            out.writeHead(200, { 'content-type': 'text/html; charset=UTF-8' });
+            out.end(
+              '<html><body>upstream connect error or disconnect/reset before headers</body></html>',
+            );
+          },
+        };
+      case 'truncated': {
+        const text = JSON.stringify(await imageAnswer(prepared));
+        return {
+          outcome: 'truncated',
+          status: 200,
+          send: (out) => {
+            out.writeHead(200, { 'content-type': 'application/json; charset=UTF-8' });
+            out.end(text.slice(0, Math.floor(text.length / 2)));
+          },
+        };
+      }
+      default: {
+        const answer = await answerFor(outcome, prepared);
+        return {
+          outcome,
+          status: 200,
+          usage: answer.usageMetadata,
+          body: answer,
+          send: (out) => sendJson(out, 200, answer),
+        };
       }
     }
   }
@@ -324,6 +382,9 @@ export async function startGeminiStandIn(
         ? sendJson(res, 200, found)
         : sendJson(res, 404, googleError(404, `models/${id} is not found for API version v1beta.`));
     }
+    const url = new URL(req.url ?? '/', 'http://stand-in');
+    const hasKey = apiKeyOf(req) !== undefined;
+    if (await routeBatchApi(req, res, url, { batches, files, hasKey })) return;
     const match = GENERATE_PATH.exec(path);
     if (req.method === 'POST' && match?.[1]) {
       return handleGenerate(req, res, decodeURIComponent(match[1]));
@@ -346,6 +407,9 @@ export async function startGeminiStandIn(
     });
   });
   const port = (server.address() as AddressInfo).port;
+  const batchHost =
+    host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
+  baseUrl = `http://${batchHost}:${port}`;
   const urlHost =
     host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
 
@@ -360,10 +424,14 @@ export async function startGeminiStandIn(
     setLatency: (ms) => {
       latencyMs = ms;
     },
+    setBatchTurnaround: (ms) => {
+      batchTurnaroundMs = ms;
+    },
     close: () =>
       new Promise<void>((resolve, reject) => {
         for (const timer of timers) clearTimeout(timer);
         timers.clear();
+        batches.close();
         server.close((error) => (error ? reject(error) : resolve()));
         server.closeAllConnections();
       }),
@@ -375,9 +443,7 @@ function serviceTierProblem(model: ModelInfo, serviceTier: string | undefined): 
   if (serviceTier === undefined || serviceTier === 'standard' || serviceTier === 'unspecified')
     return undefined;
   if (serviceTier !== 'flex') return `Invalid value at 'service_tier': "${serviceTier}".`;
-  return model.flex
-    ? undefined
-    : `Service tier flex is not supported for models/${model.id}.`;
+  return model.flex ? undefined : `Service tier flex is not supported for models/${model.id}.`;
 }
 
 async function answerFor(
