@@ -37,6 +37,14 @@ export const configSchema = z.object({
    * instead of BANANAFLOW_MODEL_TIMEOUT_MS when it is longer.
    */
   BANANAFLOW_FLEX_TIMEOUT_MS: intFromEnv(16 * 60_000),
+  /** Batch tier (embedded runner): how often batch jobs are polled, in ms. */
+  BANANAFLOW_BATCH_POLL_MS: intFromEnv(30_000),
+  /** Batch tier: most requests per batch job; bigger sets are split. */
+  BANANAFLOW_BATCH_MAX_REQUESTS: intFromEnv(10_000),
+  /** Batch tier: a batch under this many bytes is sent inline (the API takes 20 MB a request). */
+  BANANAFLOW_BATCH_INLINE_MAX_BYTES: intFromEnv(16 * 1024 * 1024),
+  /** Batch tier: most bytes of one batch's JSONL file (the Files API takes 2 GB); bigger are split. */
+  BANANAFLOW_BATCH_MAX_BYTES: intFromEnv(1024 * 1024 * 1024),
   BANANAFLOW_MODEL_OVERRIDES: z
     .string()
     .optional()

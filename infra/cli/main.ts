@@ -24,6 +24,7 @@ import { inspectPlannedInputs } from './inspect-inputs.ts';
 import { checkDefaultModel, withModelFlag } from './model-flag.ts';
 import { modelsMain } from './models-command.ts';
 import {
+  batchReporter,
   estimateLine,
   planTable,
   problemLines,
@@ -61,6 +62,7 @@ const OPTIONS = {
   'max-attempts': { type: 'string' },
   'stand-in-latency-ms': { type: 'string' },
   model: { type: 'string' },
+  'stand-in-batch-turnaround-ms': { type: 'string' },
   json: { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
@@ -124,6 +126,7 @@ export async function main(
             concurrency: number('concurrency'),
             maxAttempts: number('max-attempts'),
             latencyMs: number('stand-in-latency-ms'),
+            batchTurnaroundMs: number('stand-in-batch-turnaround-ms'),
           },
         );
       case 'report':
@@ -175,11 +178,15 @@ async function run(
     concurrency?: number | undefined;
     maxAttempts?: number | undefined;
     latencyMs?: number | undefined;
+    batchTurnaroundMs?: number | undefined;
   },
 ): Promise<number> {
   await requireFolder(dropDir);
   const outDir = outOption ?? join(dirname(resolve(dropDir)), `${basename(resolve(dropDir))}-out`);
-  const choice = await imageModelForEnv(ctx.config, { standInLatencyMs: opts.latencyMs ?? 0 });
+  const choice = await imageModelForEnv(ctx.config, {
+    standInLatencyMs: opts.latencyMs ?? 0,
+    ...(opts.batchTurnaroundMs ? { standInBatchTurnaroundMs: opts.batchTurnaroundMs } : {}),
+  });
   try {
     ctx.say(choice.notice);
     const progress = progressReporter(ctx.io.err);
@@ -188,6 +195,9 @@ async function run(
       dropDir,
       outDir,
       model: choice.model,
+      batchModel: choice.batchModel,
+      batchPollMs: choice.batchPollMs,
+      onBatchProgress: ctx.json ? undefined : batchReporter(ctx.say),
       catalog: ctx.catalog,
       config: ctx.config,
       log: ctx.json ? silentLogger : createJsonLogger({ level: logLevel, write: () => {} }),

@@ -1,6 +1,7 @@
 import type { ModelCatalog } from '../../shared/catalog/model-catalog.ts';
 import { tierPriceFactor } from '../../shared/catalog/tiers.ts';
 import type { DropPlan } from '../../shared/pipeline/plan-drop.ts';
+import type { BatchProgress } from '../../shared/pipeline/run-batch.ts';
 import { OUTPUT_EXTENSIONS } from '../../shared/sidecar/sidecar-schema.ts';
 import type { RunProgress, RunSummary, SummaryRow } from '../runner/run-drop.ts';
 import type { TextSink } from './main.ts';
@@ -72,6 +73,20 @@ export function problemLines(plan: DropPlan): string[] {
 /** Planning warnings (a deprecated model), once each. */
 export function warningLines(plan: DropPlan): string[] {
   return [...new Set(plan.sidecars.flatMap((s) => s.warnings))].map((w) => `  ! ${w}`);
+}
+
+/** One line per batch job whenever its state changes. */
+export function batchReporter(say: (text: string) => void) {
+  const last = new Map<string, string>();
+  return (batches: ReadonlyArray<BatchProgress>) => {
+    for (const b of batches) {
+      if (last.get(b.displayName) === b.state) continue;
+      last.set(b.displayName, b.state);
+      say(
+        `batch ${b.displayName} (${b.name ?? 'not submitted'}): ${b.state}, ${b.requests} requests`,
+      );
+    }
+  };
 }
 
 export function progressReporter(stream: TextSink) {

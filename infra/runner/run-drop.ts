@@ -13,12 +13,18 @@ import { type DropPlan, planDrop } from '../../shared/pipeline/plan-drop.ts';
 import { recordDeadLetter } from '../../shared/pipeline/record-dead-letter.ts';
 import { toJsonBytes } from '../../shared/pipeline/records.ts';
 import {
+  type BatchProgress,
+  type BatchStage,
+  runBatchJobs,
+} from '../../shared/pipeline/run-batch.ts';
+import {
   clearRerunnableFailures,
   earlierFailure,
   RunBudget,
 } from '../../shared/pipeline/run-policy.ts';
 import { writeErrorRecord } from '../../shared/pipeline/write-records.ts';
 import type { Job } from '../../shared/planning/job.ts';
+import type { BatchImageModel } from '../../shared/ports/batch-image-model.ts';
 import type { ImageModel } from '../../shared/ports/image-model.ts';
 import type { JobDelivery } from '../../shared/ports/job-queue.ts';
 import type { Logger } from '../../shared/ports/logger.ts';
@@ -55,6 +61,10 @@ export interface RunDropOptions {
   dropDir: string;
   outDir: string;
   model: ImageModel;
+  /** The Batch API; without it (Vertex AI) batch-tier jobs are refused at planning. */
+  batchModel?: BatchImageModel | undefined;
+  /** How often batch jobs are polled (default BANANAFLOW_BATCH_POLL_MS). */
+  batchPollMs?: number;
   catalog: ModelCatalog;
   config: Config;
   log: Logger;
@@ -69,6 +79,10 @@ export interface RunDropOptions {
   runId?: string;
   onPlanned?: (plan: DropPlan) => void;
   onJobDone?: (row: SummaryRow, progress: RunProgress) => void;
+  /** Batch tier: the state of every batch job still waited for, at each poll. */
+  onBatchProgress?: ((batches: BatchProgress[]) => void) | undefined;
+  /** Crash tests: called at each stage of the batch path. */
+  batchFailpoint?: (stage: BatchStage) => void;
 }
 
 export function newRunId(now = new Date()): string {
@@ -164,7 +178,19 @@ export async function runDrop(options: RunDropOptions): Promise<RunSummary> {
   }
   if (!refused) {
     const worker = localWorkerDeps(options, local, queue);
-    await runJobs({ worker, queue, budget, tally, log: options.log }, plan.jobs);
+    const runner = { worker, queue, budget, tally, log: options.log };
+    await Promise.all([
+      runJobs(
+        runner,
+        plan.jobs.filter((job) => job.tier !== 'batch'),
+      ),
+      runBatchPath(
+        options,
+        runner,
+        plan.jobs.filter((job) => job.tier === 'batch'),
+        runId,
+      ),
+    ]);
   }
   const summaryName = `_runs/${runId}/summary`;
   const summary = buildSummary(
@@ -200,9 +226,12 @@ async function planLocalDrop(local: LocalPipeline, options: RunDropOptions, runI
     listing.map((o) => o.name),
     options.config.BANANAFLOW_MAX_INPUT_BYTES,
   );
-  // Until the local Batch API path lands, batch-tier jobs are refused at planning here.
+  // The batch tier needs the Batch API (not available on Vertex AI).
   return planDrop(
-    { ...local.planner, availableTiers: ['standard', 'flex'] },
+    {
+      ...local.planner,
+      availableTiers: options.batchModel ? ['standard', 'batch', 'flex'] : ['standard', 'flex'],
+    },
     { runId, imageSize: (name) => sizes.get(name) },
   );
 }
@@ -285,6 +314,36 @@ async function finishDuplicate(runner: JobRunner, job: Job, result: RunJobResult
     record: result.recordUri,
     ...tokenColumns(undefined),
     costUsd: 0,
+  });
+}
+
+/** The batch tier's jobs, through the Batch API; the same records as the standard path. */
+async function runBatchPath(
+  options: RunDropOptions,
+  runner: JobRunner,
+  jobs: readonly Job[],
+  runId: string,
+): Promise<void> {
+  if (jobs.length === 0 || !options.batchModel) return;
+  const { config } = options;
+  const deps = {
+    ...runner.worker,
+    batchModel: options.batchModel,
+    ...(options.batchFailpoint ? { batchFailpoint: options.batchFailpoint } : {}),
+  };
+  await runBatchJobs(deps, jobs, {
+    runId,
+    limits: {
+      maxRequests: config.BANANAFLOW_BATCH_MAX_REQUESTS,
+      maxBytes: config.BANANAFLOW_BATCH_MAX_BYTES,
+    },
+    pollMs: options.batchPollMs ?? config.BANANAFLOW_BATCH_POLL_MS,
+    concurrency: options.concurrency ?? 4,
+    ...(options.onBatchProgress ? { onProgress: options.onBatchProgress } : {}),
+    onJobDone: async (job, result) => {
+      if (result.status === 'duplicate') await finishDuplicate(runner, job, result);
+      else runner.tally.finish(job, result);
+    },
   });
 }
 

@@ -63,11 +63,17 @@ export function earlierFailure(store: ObjectStore, job: Job): Promise<EarlierFai
 /**
  * True for failures a rerun can fix: dead-lettered (retryable failures ran out: network, quota),
  * not started (the run's budget), a model's daily quota or the project's credits ran out (a new
- * day, new credits). Permanent failures (blocked, bad input) stay failed until the sidecar or the
- * image changes, which gives new job ids.
+ * day, new credits), or left unanswered by a batch job (expired, cancelled, failed, a missing
+ * result, a per-request quota or 5xx: `details.rerunnable`). Permanent failures (blocked, bad
+ * input) stay failed until the sidecar or the image changes, which gives new job ids.
  */
 export function isRerunnable(failure: EarlierFailure): boolean {
-  return RERUNNABLE.has(failure.error.code) || failure.error.details?.notStarted === true;
+  const details = failure.error.details;
+  return (
+    RERUNNABLE.has(failure.error.code) ||
+    details?.notStarted === true ||
+    details?.rerunnable === true
+  );
 }
 const RERUNNABLE: ReadonlySet<string> = new Set([
   'DEAD_LETTERED',

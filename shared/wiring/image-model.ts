@@ -1,6 +1,8 @@
+import { createGeminiBatchModel } from '../adapters/gemini-batch-model.ts';
 import { createGeminiImageModel } from '../adapters/gemini-image-model.ts';
 import { type Config, type GeminiBackend, geminiBackend } from '../config.ts';
 import { BananaError } from '../errors.ts';
+import type { BatchImageModel } from '../ports/batch-image-model.ts';
 import type { ImageModel } from '../ports/image-model.ts';
 
 /**
@@ -16,6 +18,20 @@ export function backendLabel(backend: GeminiBackend): string {
 /** Gemini through @google/genai, labelled so records never pass a stand-in's images as Gemini's. */
 export function geminiModel(backend: GeminiBackend, label = backendLabel(backend)): ImageModel {
   return createGeminiImageModel({ backend, label });
+}
+
+/** The Batch API of a backend (Gemini API only: undefined on Vertex AI, see the adapter). */
+export function geminiBatchModel(
+  backend: GeminiBackend,
+  inlineMaxBytes: number,
+  label = backendLabel(backend),
+): BatchImageModel | undefined {
+  return createGeminiBatchModel({ backend, label, inlineMaxBytes });
+}
+
+/** The offline stand-in's endpoint, as a Gemini API backend. */
+export function standInBackend(url: string): GeminiBackend {
+  return { kind: 'gemini-api', apiKey: 'offline-stand-in', baseUrl: url };
 }
 
 /** The offline stand-in at `url`, through the same SDK and REST protocol as Gemini. */

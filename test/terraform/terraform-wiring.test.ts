@@ -72,6 +72,11 @@ const ENV_REQUIREMENTS: Record<string, Partial<Record<FunctionKey, 'required' | 
   BANANAFLOW_LOCAL_BUCKET_ROOTS: {},
   // Crash tests only (the worker kills itself at a stage of a job): must never be set in the cloud.
   BANANAFLOW_FAILPOINT: {},
+  // Batch tier: the embedded runner only (the cloud has no batch path yet).
+  BANANAFLOW_BATCH_POLL_MS: {},
+  BANANAFLOW_BATCH_MAX_REQUESTS: {},
+  BANANAFLOW_BATCH_INLINE_MAX_BYTES: {},
+  BANANAFLOW_BATCH_MAX_BYTES: {},
 };
 
 /** Environment values that must point at the Terraform-managed resource, not a literal. */

@@ -1,0 +1,267 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type BatchJob, GoogleGenAI, type InlinedResponse, JobState } from '@google/genai';
+import { usageFromMetadata, ZERO_USAGE } from '../catalog/cost.ts';
+import type { GeminiBackend } from '../config.ts';
+import { classifyError, classifyResponse, type ResponseLike } from '../gemini/classify-outcome.ts';
+import { outcomeError } from '../gemini/outcome-error.ts';
+import type {
+  BatchImageModel,
+  BatchItem,
+  BatchState,
+  BatchStatus,
+} from '../ports/batch-image-model.ts';
+import type { BatchAnswer, ModelOutcome } from '../ports/image-model.ts';
+
+/**
+ * The BatchImageModel port over @google/genai's Batch API (Gemini API only): `batches.create`
+ * with inlined requests (keys in `metadata.key`) or, when they are too big to send inline, a JSONL
+ * file (`{key, request}` lines in REST field names) uploaded with `files.upload`; `batches.get`,
+ * `batches.list` (to find a batch by display name after a crash) and the results from
+ * `dest.inlinedResponses` or the `dest.fileName` responses file (`files.download`).
+ *
+ * Vertex AI batch prediction takes its input only from gs:// or BigQuery and writes to gs://, and
+ * Google does not document it for the image models: not supported (see README, Tiers).
+ */
+
+export interface GeminiBatchModelOptions {
+  backend: GeminiBackend;
+  /** Recorded as the backend (e.g. 'offline-stand-in'); default the backend kind. */
+  label?: string;
+  /** Inline while the batch stays under this many bytes (the API takes at most 20 MB a request). */
+  inlineMaxBytes: number;
+}
+
+/** The Gemini batch model, or undefined on Vertex AI (which this adapter does not support). */
+export function createGeminiBatchModel(
+  options: GeminiBatchModelOptions,
+): BatchImageModel | undefined {
+  const { backend } = options;
+  if (backend.kind !== 'gemini-api') return undefined;
+  const ai = new GoogleGenAI({
+    apiKey: backend.apiKey,
+    ...(backend.baseUrl ? { httpOptions: { baseUrl: backend.baseUrl } } : {}),
+  });
+  const secrets = [backend.apiKey];
+  const call = <T>(what: string, run: () => Promise<T>) => guarded(what, run, secrets);
+
+  return {
+    backend: options.label ?? backend.kind,
+    sizeOf,
+    submit: (batch) =>
+      call('create a batch job', async () => {
+        const bytes = batch.items.reduce((sum, item) => sum + sizeOf(item), 0);
+        const inline = bytes <= options.inlineMaxBytes;
+        const src = inline
+          ? batch.items.map((item) => ({
+              contents: contentsOf(item),
+              config: configOf(item),
+              metadata: { key: item.key },
+            }))
+          : await uploadJsonl(ai, batch.displayName, batch.items);
+        const job = await ai.batches.create({
+          model: batch.model,
+          src,
+          config: { displayName: batch.displayName },
+        });
+        return { ...statusOf(job), via: inline ? 'inline' : 'file' };
+      }),
+    find: (displayName) =>
+      call('list batch jobs', async () => {
+        for await (const job of await ai.batches.list({ config: { pageSize: 100 } })) {
+          if (job.displayName === displayName) return statusOf(job);
+        }
+        return undefined;
+      }),
+    status: (name) =>
+      call('read a batch job', async () => statusOf(await ai.batches.get({ name }))),
+    results: (name) => call('read batch results', () => resultsOf(ai, name, secrets)),
+  };
+}
+
+/** Wire size of one request: base64 images plus the prompt and some JSON. */
+function sizeOf(item: BatchItem): number {
+  const images = item.request.images.reduce((s, i) => s + Math.ceil(i.bytes.length / 3) * 4, 0);
+  return images + Buffer.byteLength(item.request.turns.join('')) + item.key.length + 400;
+}
+
+function contentsOf(item: BatchItem) {
+  const { images, turns } = item.request;
+  const parts = [
+    ...images.map((i) => ({
+      inlineData: { mimeType: i.mimeType, data: i.bytes.toString('base64') },
+    })),
+    { text: turns[0] ?? '' },
+  ];
+  return [{ role: 'user', parts }];
+}
+
+function configOf(item: BatchItem) {
+  const { aspectRatio, imageSize } = item.request;
+  const imageConfig = {
+    ...(aspectRatio ? { aspectRatio } : {}),
+    ...(imageSize ? { imageSize } : {}),
+  };
+  return {
+    responseModalities: ['IMAGE', 'TEXT'],
+    ...(Object.keys(imageConfig).length > 0 ? { imageConfig } : {}),
+  };
+}
+
+/** The JSONL file of a batch too big to send inline; REST field names (`generationConfig`). */
+async function uploadJsonl(ai: GoogleGenAI, displayName: string, items: readonly BatchItem[]) {
+  const lines = items.map((item) =>
+    JSON.stringify({
+      key: item.key,
+      request: { contents: contentsOf(item), generationConfig: configOf(item) },
+    }),
+  );
+  const file = await ai.files.upload({
+    file: new Blob([`${lines.join('\n')}\n`], { type: 'application/jsonl' }),
+    config: { mimeType: 'application/jsonl', displayName: `${displayName}-requests` },
+  });
+  if (!file.name) throw new Error('files.upload returned no file name');
+  return file.name;
+}
+
+const STATES: Partial<Record<string, BatchState>> = {
+  [JobState.JOB_STATE_PENDING]: 'pending',
+  [JobState.JOB_STATE_QUEUED]: 'pending',
+  [JobState.JOB_STATE_RUNNING]: 'running',
+  [JobState.JOB_STATE_SUCCEEDED]: 'succeeded',
+  [JobState.JOB_STATE_FAILED]: 'failed',
+  [JobState.JOB_STATE_CANCELLED]: 'cancelled',
+  [JobState.JOB_STATE_EXPIRED]: 'expired',
+};
+
+function statusOf(job: BatchJob): BatchStatus {
+  return {
+    name: job.name ?? '',
+    displayName: job.displayName ?? '',
+    state: STATES[job.state ?? ''] ?? 'pending',
+  };
+}
+
+async function resultsOf(
+  ai: GoogleGenAI,
+  name: string,
+  secrets: readonly string[],
+): Promise<Map<string, ModelOutcome>> {
+  const job = await ai.batches.get({ name });
+  const modelMs = elapsedMs(job);
+  const answers = new Map<string, ModelOutcome>();
+  const add = (key: unknown, result: { response?: unknown; error?: unknown }) => {
+    if (typeof key !== 'string') return;
+    const batch: BatchAnswer = { name, displayName: job.displayName ?? '', key };
+    answers.set(key, outcomeOf(result, batch, modelMs, secrets));
+  };
+  if (job.dest?.inlinedResponses) {
+    for (const item of job.dest.inlinedResponses as InlinedResponse[]) {
+      add((item.metadata as { key?: unknown } | undefined)?.key, item);
+    }
+  } else if (job.dest?.fileName) {
+    for (const line of (await download(ai, job.dest.fileName)).split('\n')) {
+      if (line.trim() === '') continue;
+      const parsed = JSON.parse(line) as { key?: unknown; response?: unknown; error?: unknown };
+      add(parsed.key, parsed);
+    }
+  }
+  return answers;
+}
+
+async function download(ai: GoogleGenAI, fileName: string): Promise<string> {
+  // files.download writes to a path (Node); read it back and remove it.
+  const dir = await mkdtemp(join(tmpdir(), 'bananaflow-batch-'));
+  try {
+    const downloadPath = join(dir, 'responses.jsonl');
+    await ai.files.download({ file: fileName, downloadPath });
+    return await readFile(downloadPath, 'utf8');
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** One request's answer as the port's outcome: classified exactly as a direct call's would be. */
+function outcomeOf(
+  result: { response?: unknown; error?: unknown },
+  batch: BatchAnswer,
+  modelMs: number,
+  secrets: readonly string[],
+): ModelOutcome {
+  if (!result.response) {
+    const error = (result.error ?? {}) as { code?: number };
+    // The same classification as a thrown ApiError with this body (status, RetryInfo, quota id).
+    const failure = classifyError(
+      Object.assign(new Error(JSON.stringify({ error: result.error ?? {} })), {
+        name: 'ApiError',
+        status: typeof error.code === 'number' ? error.code : 500,
+      }),
+      secrets,
+    );
+    return {
+      kind: failure.kind,
+      message: failure.message,
+      ...(failure.status === undefined ? {} : { status: failure.status }),
+      ...(failure.retryAfterMs === undefined ? {} : { retryAfterMs: failure.retryAfterMs }),
+      usage: { ...ZERO_USAGE },
+      turns: [],
+      modelMs,
+      batch,
+    };
+  }
+  const response = result.response as ResponseLike;
+  const c = classifyResponse(response);
+  const usage = usageFromMetadata(response.usageMetadata);
+  const common = {
+    usage,
+    turns: [
+      {
+        usage,
+        ...(c.finishReason ? { finishReason: c.finishReason } : {}),
+        ...(c.text === undefined ? {} : { text: c.text }),
+      },
+    ],
+    ...(response.modelVersion ? { modelVersion: response.modelVersion } : {}),
+    ...(c.finishReason ? { finishReason: c.finishReason } : {}),
+    ...(c.text === undefined ? {} : { text: c.text }),
+    modelMs,
+    batch,
+  };
+  if (c.kind === 'image') return { ...common, kind: 'image', image: c.image };
+  return {
+    ...common,
+    kind: c.kind,
+    message: c.message,
+    ...(c.blockReason ? { blockReason: c.blockReason } : {}),
+    ...(c.finishMessage ? { finishMessage: c.finishMessage } : {}),
+  };
+}
+
+function elapsedMs(job: BatchJob): number {
+  const start = job.createTime ? Date.parse(job.createTime) : Number.NaN;
+  const end = job.endTime ? Date.parse(job.endTime) : Number.NaN;
+  return Number.isFinite(start) && Number.isFinite(end) ? Math.max(0, end - start) : 0;
+}
+
+/** Runs an SDK call; its failure becomes the one error model (quota/5xx retryable, 4xx not). */
+async function guarded<T>(
+  what: string,
+  run: () => Promise<T>,
+  secrets: readonly string[],
+): Promise<T> {
+  try {
+    return await run();
+  } catch (error) {
+    const failure = classifyError(error, secrets);
+    throw outcomeError({
+      kind: failure.kind,
+      message: `Could not ${what}: ${failure.message}`,
+      ...(failure.status === undefined ? {} : { status: failure.status }),
+      ...(failure.retryAfterMs === undefined ? {} : { retryAfterMs: failure.retryAfterMs }),
+      usage: { ...ZERO_USAGE },
+      turns: [],
+      modelMs: 0,
+    });
+  }
+}
