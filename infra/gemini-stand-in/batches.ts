@@ -90,6 +90,13 @@ const TERMINAL: readonly BatchState[] = [
   'BATCH_STATE_EXPIRED',
 ];
 
+/** The state a batch fault ends its batch in (drop-key: it succeeds, one result short). */
+const ENDED_BY: Partial<Record<BatchFault, BatchState>> = {
+  expired: 'BATCH_STATE_EXPIRED',
+  failed: 'BATCH_STATE_FAILED',
+  cancelled: 'BATCH_STATE_CANCELLED',
+};
+
 export class BatchJobs {
   private readonly batches = new Map<string, Batch>();
   private created = 0;
@@ -221,9 +228,11 @@ export class BatchJobs {
   private complete(batch: Batch): void {
     if (batch.state !== 'BATCH_STATE_RUNNING') return;
     const fault = batch.fault;
-    if (fault === 'expired') return this.finish(batch, 'BATCH_STATE_EXPIRED');
-    if (fault === 'failed') return this.finish(batch, 'BATCH_STATE_FAILED');
-    if (fault === 'cancelled') return this.finish(batch, 'BATCH_STATE_CANCELLED');
+    const ended = fault ? ENDED_BY[fault] : undefined;
+    if (ended) {
+      this.finish(batch, ended);
+      return;
+    }
     if (fault === 'drop-key') {
       // The first item's result goes missing: the client must notice, not skip it silently.
       batch.items[0] = { ...(batch.items[0] as Item), answer: undefined };

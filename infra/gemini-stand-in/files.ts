@@ -61,7 +61,7 @@ export class FileStore {
   }
 
   /** Starts a resumable upload; answers with the URL to send the bytes to. */
-  startUpload(req: IncomingMessage, body: Buffer, res: ServerResponse): void {
+  startUpload(req: IncomingMessage, body: Buffer, res: ServerResponse) {
     if (header(req, 'x-goog-upload-protocol') !== 'resumable') {
       return sendError(res, 400, 'Only resumable uploads are supported.');
     }
@@ -85,7 +85,7 @@ export class FileStore {
   }
 
   /** Takes one chunk of a resumable upload; `finalize` makes the file. */
-  continueUpload(req: IncomingMessage, id: string, chunk: Buffer, res: ServerResponse): void {
+  continueUpload(req: IncomingMessage, id: string, chunk: Buffer, res: ServerResponse) {
     const upload = this.uploads.get(id);
     if (!upload) return sendError(res, 404, `No upload ${id}.`);
     const offset = Number(header(req, 'x-goog-upload-offset') ?? '0');
@@ -116,7 +116,7 @@ export class FileStore {
   }
 
   /** GET files/{id}:download?alt=media (the bytes) or files/{id} (the metadata). */
-  serve(name: string, download: boolean, res: ServerResponse): void {
+  serve(name: string, download: boolean, res: ServerResponse) {
     const file = this.get(name);
     if (!file) return sendError(res, 404, `File ${name} not found.`);
     if (download) {
