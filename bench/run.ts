@@ -4,6 +4,7 @@ import { cpus, loadavg, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import sharp from 'sharp';
+import { batchTier } from './batch-tier.ts';
 import { coldStartRow } from './cold-start.ts';
 import { cost } from './cost.ts';
 import { fanOut } from './fan-out.ts';
@@ -25,6 +26,7 @@ const ROWS: ReadonlyArray<{ id: string; run: (ctx: BenchContext) => Promise<Benc
   { id: 'fan-out', run: fanOut },
   { id: 'cost', run: cost },
   { id: 'report', run: reportRow },
+  { id: 'batch-tier', run: batchTier },
   // Last: it packages the functions, which may still be in the making.
   { id: 'cold-start', run: coldStartRow },
 ];
