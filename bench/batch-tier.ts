@@ -79,7 +79,7 @@ async function halfPrice(root: string, log: BenchContext['log']): Promise<BenchR
       ratioText: `Δ $${delta.toFixed(9)}`,
       target: 'equal to 1e-6',
       holds: both.length > 0 && delta < 1e-6 && worst < 1e-6,
-      notes: `${both.length} jobs that ran in both tiers (same job ids, same requests; largest per-job difference $${worst.toFixed(9)}); standard ran ${standard.succeeded} jobs. Refused at planning in the batch tier, by design: ${refused} sidecar problem(s) (refinement steps cannot be one batch request).`,
+      notes: `${both.length} jobs that ran in both tiers (same job ids, same requests; largest per-job difference $${worst.toFixed(9)}); standard ran ${standard.succeeded} jobs, batch ${batch.succeeded} (the refinement as one batch round per step); ${refused} sidecar problem(s) in the batch tier.`,
       data: { jobs: both.length, standardUsd: stdSum, batchUsd: batSum, delta, worst, refused },
     };
   } finally {

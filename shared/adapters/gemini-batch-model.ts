@@ -1,8 +1,14 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type BatchJob, GoogleGenAI, type InlinedResponse, JobState } from '@google/genai';
-import { usageFromMetadata, ZERO_USAGE } from '../catalog/cost.ts';
+import {
+  type BatchJob,
+  type Content,
+  GoogleGenAI,
+  type InlinedResponse,
+  JobState,
+} from '@google/genai';
+import { addUsage, usageFromMetadata, ZERO_USAGE } from '../catalog/cost.ts';
 import type { GeminiBackend } from '../config.ts';
 import { classifyError, classifyResponse, type ResponseLike } from '../gemini/classify-outcome.ts';
 import { outcomeError } from '../gemini/outcome-error.ts';
@@ -12,7 +18,7 @@ import type {
   BatchState,
   BatchStatus,
 } from '../ports/batch-image-model.ts';
-import type { BatchAnswer, ModelOutcome } from '../ports/image-model.ts';
+import type { BatchAnswer, ConversationCheckpoint, ModelOutcome } from '../ports/image-model.ts';
 
 /**
  * The BatchImageModel port over @google/genai's Batch API (Gemini API only): `batches.create`
@@ -77,6 +83,7 @@ export function createGeminiBatchModel(
     status: (name) =>
       call('read a batch job', async () => statusOf(await ai.batches.get({ name }))),
     results: (name) => call('read batch results', () => resultsOf(ai, name, secrets)),
+    continueConversation,
   };
 }
 
@@ -86,8 +93,16 @@ function sizeOf(item: BatchItem): number {
   return images + Buffer.byteLength(item.request.turns.join('')) + item.key.length + 400;
 }
 
-function contentsOf(item: BatchItem) {
-  const { images, turns } = item.request;
+/**
+ * The request's contents: the first turn (images, then the prompt), or for a refinement round the
+ * checkpoint's history (thought signatures kept) plus the next prompt.
+ */
+function contentsOf(item: BatchItem): Content[] {
+  const { images, turns, resume } = item.request;
+  if (resume) {
+    const history = resume.conversation as Content[];
+    return [...history, { role: 'user', parts: [{ text: turns[resume.turns.length] ?? '' }] }];
+  }
   const parts = [
     ...images.map((i) => ({
       inlineData: { mimeType: i.mimeType, data: i.bytes.toString('base64') },
@@ -95,6 +110,26 @@ function contentsOf(item: BatchItem) {
     { text: turns[0] ?? '' },
   ];
   return [{ role: 'user', parts }];
+}
+
+/** The history after a round: what was sent, then the model's answer as it came (signatures too). */
+function continueConversation(item: BatchItem, answer: ModelOutcome): ConversationCheckpoint {
+  const content = (answer as ModelOutcome & BatchExtras).modelContent;
+  if (answer.kind !== 'image' || !content) {
+    throw new Error('Only a batch answer with an image can be continued.');
+  }
+  const before = item.request.resume;
+  return {
+    turns: [...(before?.turns ?? []), ...answer.turns],
+    usage: before ? addUsage(before.usage, answer.usage) : answer.usage,
+    ...(answer.modelVersion ? { modelVersion: answer.modelVersion } : {}),
+    conversation: [...contentsOf(item), content],
+  };
+}
+
+/** What the adapter keeps on an outcome beyond the port's fields: the model's raw answer. */
+interface BatchExtras {
+  modelContent?: Content;
 }
 
 function configOf(item: BatchItem) {
@@ -210,8 +245,11 @@ function outcomeOf(
       batch,
     };
   }
-  const response = result.response as ResponseLike;
+  const response = result.response as ResponseLike & {
+    candidates?: Array<{ content?: Content }>;
+  };
   const c = classifyResponse(response);
+  const content = response.candidates?.[0]?.content;
   const usage = usageFromMetadata(response.usageMetadata);
   const common = {
     usage,
@@ -228,7 +266,14 @@ function outcomeOf(
     modelMs,
     batch,
   };
-  if (c.kind === 'image') return { ...common, kind: 'image', image: c.image };
+  if (c.kind === 'image') {
+    return {
+      ...common,
+      kind: 'image',
+      image: c.image,
+      ...(content ? { modelContent: content } : {}),
+    };
+  }
   return {
     ...common,
     kind: c.kind,

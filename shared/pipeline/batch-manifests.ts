@@ -21,6 +21,8 @@ export const batchManifestSchema = z.strictObject({
   runId: z.string().min(1),
   /** Job ids, which are also the request keys. */
   keys: z.array(z.string()).min(1),
+  /** Refinements: the steps already answered when the batch asked for the next one, by key. */
+  steps: z.record(z.string(), z.number().int().nonnegative()).optional(),
   createdAt: z.string(),
   /** The API's batch name ("batches/…"), once created. */
   name: z.string().optional(),

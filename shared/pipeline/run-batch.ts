@@ -1,3 +1,4 @@
+import { addUsage } from '../catalog/cost.ts';
 import { BananaError, toBananaError } from '../errors.ts';
 import type { Job } from '../planning/job.ts';
 import { outputNames } from '../planning/output-names.ts';
@@ -7,7 +8,7 @@ import {
   type BatchState,
   FINAL_BATCH_STATES,
 } from '../ports/batch-image-model.ts';
-import type { ImageModel, ModelOutcome } from '../ports/image-model.ts';
+import type { ConversationCheckpoint, ImageModel, ModelOutcome } from '../ports/image-model.ts';
 import type { WorkerDeps } from '../ports/worker-deps.ts';
 import { BatchManifests, type StoredManifest } from './batch-manifests.ts';
 import { JobState } from './job-state.ts';
@@ -29,6 +30,8 @@ import { writeErrorRecord } from './write-records.ts';
  *   4. batches are polled; a succeeded one is collected key by key (a missing key is that job's
  *      error record), an expired/failed/cancelled one gives its jobs records saying so, which a
  *      rerun clears and resubmits (`details.rerunnable`)
+ *   5. a refinement runs one batch round per step: an answered step is kept as the job's
+ *      checkpoint (as the standard path keeps it) and the next step goes in the next round
  */
 
 /** Points where a crash matters for "submitted once, nothing lost" (crash tests stop there). */
@@ -66,6 +69,8 @@ export interface BatchRunOptions {
 
 interface Run {
   deps: BatchRunDeps;
+  /** Batches recorded by this run, for unique display names across rounds. */
+  recorded: number;
   options: BatchRunOptions;
   manifests: BatchManifests;
   byId: Map<string, Job>;
@@ -82,6 +87,7 @@ export async function runBatchJobs(
   const reported = new Set<string>();
   const run: Run = {
     deps,
+    recorded: 0,
     options,
     manifests: new BatchManifests(deps.store, bucket),
     byId: new Map(jobs.map((job) => [job.jobId, job])),
@@ -98,12 +104,26 @@ export async function runBatchJobs(
     if (await alreadyAnswered(run, job)) continue;
     if (!assigned.has(job.jobId)) fresh.push(job);
   }
-  const items = await prepareItems(run, fresh);
-  const recorded = await recordBatches(run, groupItems(run, fresh, items));
+  let batches = await submitRound(run, open, fresh);
+  // Each round answers one more step of the refinements in it; single-turn jobs finish in one.
+  while (batches.length > 0) {
+    const nextStep = await waitAndCollect(run, batches);
+    batches = await submitRound(run, [], nextStep);
+  }
+}
+
+/** Records and submits batches for `jobs`, and submits any recorded batch not created yet. */
+async function submitRound(
+  run: Run,
+  open: StoredManifest[],
+  jobs: readonly Job[],
+): Promise<StoredManifest[]> {
+  const items = await prepareItems(run, jobs);
+  const recorded = await recordBatches(run, groupItems(run, jobs, items), items);
   const batches: StoredManifest[] = [];
   for (const stored of [...open, ...recorded])
     batches.push(await ensureSubmitted(run, stored, items));
-  await waitAndCollect(run, batches);
+  return batches;
 }
 
 /** A job with a record, or whose answer an earlier run persisted: finished now, never resubmitted. */
@@ -127,18 +147,7 @@ async function prepareItems(run: Run, jobs: readonly Job[]): Promise<Map<string,
   const items = new Map<string, BatchItem>();
   for (const job of jobs) {
     try {
-      const model = run.deps.catalog.resolve(job.model);
-      const inputs = await loadInputs(run.deps, job, model);
-      items.set(job.jobId, {
-        key: job.jobId,
-        request: {
-          model: job.model,
-          images: inputs.map((i) => i.prepared.image),
-          turns: job.turns,
-          ...(job.aspectRatio ? { aspectRatio: job.aspectRatio } : {}),
-          ...(job.imageSize ? { imageSize: job.imageSize } : {}),
-        },
-      });
+      items.set(job.jobId, await itemOf(run, job));
     } catch (error) {
       const failure = toBananaError(error);
       if (failure.retryable) throw failure;
@@ -147,6 +156,33 @@ async function prepareItems(run: Run, jobs: readonly Job[]): Promise<Map<string,
     }
   }
   return items;
+}
+
+/** A job's next request: its first turn, or a refinement's next step after its checkpoint. */
+async function itemOf(run: Run, job: Job): Promise<BatchItem> {
+  const model = run.deps.catalog.resolve(job.model);
+  const inputs = await loadInputs(run.deps, job, model);
+  const resume = await checkpointOf(run, job);
+  return {
+    key: job.jobId,
+    request: {
+      model: job.model,
+      images: inputs.map((i) => i.prepared.image),
+      turns: job.turns,
+      ...(job.aspectRatio ? { aspectRatio: job.aspectRatio } : {}),
+      ...(job.imageSize ? { imageSize: job.imageSize } : {}),
+      ...(resume ? { resume } : {}),
+    },
+  };
+}
+
+/** A refinement's checkpoint when it has one to go on from (1 to n-1 steps answered). */
+async function checkpointOf(run: Run, job: Job): Promise<ConversationCheckpoint | undefined> {
+  if (job.turns.length < 2) return undefined;
+  const state = new JobState(run.deps.store, job.output.bucket, job.jobId);
+  const checkpoint = await state.loadCheckpoint();
+  const done = checkpoint?.turns.length ?? 0;
+  return checkpoint && done >= 1 && done < job.turns.length ? checkpoint : undefined;
 }
 
 /** Per model, in order, a new batch whenever the next item would pass a limit. */
@@ -170,15 +206,29 @@ function groupItems(run: Run, jobs: readonly Job[], items: Map<string, BatchItem
   return groups;
 }
 
-async function recordBatches(run: Run, groups: Array<{ model: string; keys: string[] }>) {
+async function recordBatches(
+  run: Run,
+  groups: Array<{ model: string; keys: string[] }>,
+  items: Map<string, BatchItem>,
+) {
   const recorded: StoredManifest[] = [];
-  for (const [index, group] of groups.entries()) {
+  for (const group of groups) {
+    // Which step each refinement asks for: its answer is applied once, even if collected twice.
+    const steps = Object.fromEntries(
+      group.keys.flatMap((key) => {
+        const item = items.get(key);
+        return item && item.request.turns.length > 1
+          ? [[key, item.request.resume?.turns.length ?? 0]]
+          : [];
+      }),
+    );
     const stored = await run.manifests.create({
       schemaVersion: 1,
-      displayName: `bananaflow-${run.options.runId}-${index + 1}`,
+      displayName: `bananaflow-${run.options.runId}-${++run.recorded}`,
       model: group.model,
       runId: run.options.runId,
       keys: group.keys,
+      ...(Object.keys(steps).length > 0 ? { steps } : {}),
       createdAt: run.deps.now().toISOString(),
     });
     run.deps.batchFailpoint?.('batch-recorded');
@@ -220,7 +270,9 @@ async function ensureSubmitted(
   return named;
 }
 
-async function waitAndCollect(run: Run, batches: StoredManifest[]): Promise<void> {
+/** Waits for the batches and collects them; returns the refinements with a step still to go. */
+async function waitAndCollect(run: Run, batches: StoredManifest[]): Promise<Job[]> {
+  const nextStep: Job[] = [];
   let waiting = batches.filter((b) => !b.manifest.closed && b.manifest.name);
   while (waiting.length > 0) {
     const states = await Promise.all(waiting.map((b) => stateOf(run, b)));
@@ -235,12 +287,13 @@ async function waitAndCollect(run: Run, batches: StoredManifest[]): Promise<void
     const still: StoredManifest[] = [];
     for (const [i, stored] of waiting.entries()) {
       const state = states[i] ?? 'pending';
-      if (FINAL_BATCH_STATES.includes(state)) await collect(run, stored, state);
+      if (FINAL_BATCH_STATES.includes(state)) nextStep.push(...(await collect(run, stored, state)));
       else still.push(stored);
     }
     waiting = still;
     if (waiting.length > 0) await sleep(run.options.pollMs);
   }
+  return nextStep;
 }
 
 /** The batch's state; a failed poll (network, 5xx) counts as "not done yet". */
@@ -255,18 +308,39 @@ async function stateOf(run: Run, stored: StoredManifest): Promise<BatchState> {
   }
 }
 
-async function collect(run: Run, stored: StoredManifest, state: BatchState): Promise<void> {
+/** Collects a finished batch; returns the refinements whose next step goes in the next round. */
+async function collect(run: Run, stored: StoredManifest, state: BatchState): Promise<Job[]> {
   const name = stored.manifest.name ?? '';
   const answers = state === 'succeeded' ? await run.deps.batchModel.results(name) : undefined;
   const jobs = stored.manifest.keys.flatMap((key) => run.byId.get(key) ?? []);
+  const nextStep: Job[] = [];
   await pool(jobs, run.options.concurrency, async (job) => {
     const outcome = answers?.get(job.jobId);
-    if (outcome) await finishJob(run, job, outcome);
+    const asked = stored.manifest.steps?.[job.jobId];
+    if (outcome && asked !== undefined && (await keptStep(run, job, asked, outcome))) {
+      nextStep.push(job);
+    } else if (outcome) await finishJob(run, job, outcome);
     else await failJob(run, job, missingAnswer(stored, state, job.jobId));
     run.deps.batchFailpoint?.('batch-job-recorded');
   });
   await run.manifests.update(stored, { closed: state });
   run.deps.log.info('batch collected', { batch: name, state, jobs: jobs.length });
+  return nextStep;
+}
+
+/**
+ * A refinement step answered with an image, with more steps to go: kept as the job's checkpoint
+ * (once: a step collected again after a crash is already in it). False when the job ends here.
+ */
+async function keptStep(run: Run, job: Job, asked: number, outcome: ModelOutcome) {
+  if (outcome.kind !== 'image' || asked + 1 >= job.turns.length) return false;
+  const state = new JobState(run.deps.store, job.output.bucket, job.jobId);
+  const done = (await state.loadCheckpoint())?.turns.length ?? 0;
+  if (done === asked) {
+    const item = await itemOf(run, job);
+    await state.saveCheckpoint(run.deps.batchModel.continueConversation(item, outcome));
+  }
+  return true;
 }
 
 /** Finishes a job through runJob with the batch's answer (undefined: the job is already done). */
@@ -330,7 +404,16 @@ function rerunnable(failure: BananaError, batch: string | undefined): BananaErro
 function answeredBy(backend: string, outcome: ModelOutcome | undefined): ImageModel {
   return {
     backend,
-    generate: async () => {
+    generate: async (request) => {
+      // A refinement's last step: with the earlier steps of its checkpoint, as the port promises.
+      const resume = request.resume;
+      if (outcome && resume) {
+        return {
+          ...outcome,
+          usage: addUsage(resume.usage, outcome.usage),
+          turns: [...resume.turns, ...outcome.turns],
+        };
+      }
       if (outcome) return outcome;
       throw new BananaError({
         code: 'INTERNAL',

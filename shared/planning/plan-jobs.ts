@@ -384,7 +384,7 @@ function planSpec(sidecar: SidecarToPlan, spec: JobSpec, ctx: PlanContext): Spec
   }
   const tier = spec.tier ?? ctx.defaultTier ?? 'standard';
   if (model) {
-    const why = tierProblem(model, tier, spec.turns.length, ctx.availableTiers ?? TIERS);
+    const why = tierProblem(model, tier, ctx.availableTiers ?? TIERS);
     if (why) {
       const from = spec.tier ? '' : ` (the run's default tier, e.g. --tier ${tier})`;
       problem('MODEL_OPTION_UNSUPPORTED', 'tier', `${why.message}${from}`, why.fix, { tier });
@@ -479,7 +479,6 @@ function planSpec(sidecar: SidecarToPlan, spec: JobSpec, ctx: PlanContext): Spec
 function tierProblem(
   model: ModelInfo,
   tier: Tier,
-  turns: number,
   available: readonly Tier[],
 ): { message: string; fix: string } | undefined {
   if (!available.includes(tier)) {
@@ -496,13 +495,7 @@ function tierProblem(
         .join(' or ')}, or a model that offers ${tier}; the tiers are ${TIERS.join(', ')}.`,
     };
   }
-  if (tier === 'batch' && turns > 1) {
-    // Each step needs the previous step's answer: one batch request cannot hold a conversation.
-    return {
-      message: `a refinement ("steps") cannot run in the batch tier: each step needs the answer to the one before.`,
-      fix: 'Use tier "standard" or "flex" for refinements, or give a single "prompt".',
-    };
-  }
+
   return undefined;
 }
 

@@ -1,4 +1,4 @@
-import type { ImageRequest, ModelOutcome } from './image-model.ts';
+import type { ConversationCheckpoint, ImageRequest, ModelOutcome } from './image-model.ts';
 
 /**
  * Port: a batch image model (the Gemini Batch API). Requests are submitted as one batch job under
@@ -6,10 +6,16 @@ import type { ImageRequest, ModelOutcome } from './image-model.ts';
  * polled, and answered per request key. The Gemini adapter implements it over @google/genai.
  */
 
-/** One request of a batch: a single-turn image request, under the caller's key (the job id). */
+/**
+ * One request of a batch, under the caller's key (the job id): the first turn of an image request,
+ * or, for a refinement, its next turn after `resume` (one batch round per step).
+ */
 export interface BatchItem {
   key: string;
-  request: Pick<ImageRequest, 'model' | 'images' | 'turns' | 'aspectRatio' | 'imageSize'>;
+  request: Pick<
+    ImageRequest,
+    'model' | 'images' | 'turns' | 'aspectRatio' | 'imageSize' | 'resume'
+  >;
 }
 
 export const BATCH_STATES = [
@@ -60,4 +66,9 @@ export interface BatchImageModel {
   status(name: string): Promise<BatchStatus>;
   /** The answers of a succeeded batch by key; a key the API did not answer is absent. */
   results(name: string): Promise<Map<string, ModelOutcome>>;
+  /**
+   * A refinement step answered (with an image) in a batch: the checkpoint the next step goes on
+   * from (`item` is the request that was sent, `answer` its outcome from `results`).
+   */
+  continueConversation(item: BatchItem, answer: ModelOutcome): ConversationCheckpoint;
 }

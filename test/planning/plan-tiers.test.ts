@@ -95,13 +95,15 @@ describe('tiers at planning', () => {
     expect(result.problems[0]?.message).toContain("the run's default tier");
   });
 
-  it('refuses a refinement in the batch tier (one batch request cannot hold a conversation)', () => {
+  it('plans a refinement in the batch tier (one batch round per step)', () => {
     const result = planManifest({
       jobs: [{ prompt: 'x' }, { steps: ['one', 'two'], tier: 'batch' }],
     });
-    expect(result.jobs).toHaveLength(1);
-    expect(result.problems[0]?.details.field).toBe('jobs[1].tier');
-    expect(result.problems[0]?.message).toContain('cannot run in the batch tier');
+    expect(result.problems).toEqual([]);
+    expect(result.jobs.map((j) => [j.tier, j.turns.length])).toEqual([
+      [undefined, 1],
+      ['batch', 2],
+    ]);
   });
 
   it('refuses a tier the platform does not run (the cloud has no batch path)', () => {

@@ -204,13 +204,26 @@ describe('the batch tier (embedded runner)', () => {
     expect(vias.sort()).toEqual(['file', 'file', 'inline']);
   });
 
-  it('refuses a refinement in the batch tier at planning', async () => {
-    const { s, drop, out } = await setup();
-    await writeDrop(drop, manifest([{ steps: ['one', 'two'] }]));
-    const summary = await runDrop(options(s, drop, out));
-    expect(summary.jobs).toBe(0);
-    expect(summary.sidecarProblems[0]?.message).toContain('cannot run in the batch tier');
-  });
+  it.each(['gemini-2.5-flash-image', 'gemini-3-pro-image-preview'])(
+    'runs a refinement on %s one batch round per step, at half the standard cost',
+    async (model) => {
+      const { s, drop, root } = await setup();
+      const steps = ['a banana', 'make it blue', 'add a hat'];
+      await writeDrop(drop, {
+        'cat.png': await tinyImage('png'),
+        ...manifest([{ steps, inputs: ['cat.png'], model }], {}),
+      });
+      const batch = await runDrop(options(s, drop, join(root, 'b'), { BANANAFLOW_TIER: 'batch' }));
+      const standard = await runDrop(options(s, drop, join(root, 's')));
+      expect(batch.succeeded).toBe(1);
+      expect(standard.succeeded).toBe(1);
+      // One batch per step, each answering the conversation so far (signatures kept on Pro).
+      expect(await batchesAt(s)).toHaveLength(3);
+      expect(Math.abs(batch.costUsd - standard.costUsd / 2)).toBeLessThan(1e-6);
+      const [record] = [...(await records(join(root, 'b'))).values()].flat();
+      expect(record?.tier).toBe('batch');
+    },
+  );
 
   it.each(BATCH_STAGES)(
     'a crash at %s: the rerun submits nothing twice and loses no job',
@@ -235,6 +248,30 @@ describe('the batch tier (embedded runner)', () => {
       expect(await batchesAt(s)).toHaveLength(1);
       // Every request was answered (and billed) once: one call per job.
       expect(s.stats().calls).toHaveLength(4);
+    },
+  );
+
+  it.each(BATCH_STAGES)(
+    'a refinement survives a crash at %s: each step asked and paid once',
+    async (stage) => {
+      const { s, drop, out } = await setup();
+      await writeDrop(drop, manifest([{ steps: ['one', 'two'] }, { prompt: 'single' }]));
+      let crashed = false;
+      const crashAt = (at: BatchStage) => {
+        if (at === stage && !crashed) {
+          crashed = true;
+          throw new Error(`crash at ${at}`);
+        }
+      };
+      await expect(runDrop(options(s, drop, out, {}, { batchFailpoint: crashAt }))).rejects.toThrow(
+        /crash at/,
+      );
+      const rerun = await runDrop(options(s, drop, out));
+      expect(rerun.failed).toBe(0);
+      expect([...(await records(out)).values()].map((list) => list.length)).toEqual([1, 1]);
+      // Round 1: both jobs; round 2: the refinement's second step. Three requests in all.
+      expect(await batchesAt(s)).toHaveLength(2);
+      expect(s.stats().calls).toHaveLength(3);
     },
   );
 });
