@@ -348,7 +348,16 @@ async function finishJob(run: Run, job: Job, outcome: ModelOutcome | undefined):
   const model = answeredBy(run.deps.batchModel.backend, outcome);
   const delivery = { messageId: outcome?.batch?.name ?? 'batch', attempt: 1 };
   try {
-    await run.report(job, await runJob({ ...run.deps, model }, job, delivery));
+    const result = await runJob({ ...run.deps, model }, job, delivery);
+    if (result.status === 'held') {
+      // Only a spend guard holds jobs, and the batch path runs where there is none (the runner):
+      // stop with the batch still open, so the next run collects it again (nothing paid twice).
+      throw new BananaError({
+        code: 'INTERNAL',
+        message: `Job ${job.jobId} was held (${result.reason}); the batch path does not hold jobs.`,
+      });
+    }
+    await run.report(job, result);
   } catch (error) {
     const failure = toBananaError(error);
     if (!failure.retryable) throw failure;
