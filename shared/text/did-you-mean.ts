@@ -2,13 +2,13 @@ import { distance } from 'fastest-levenshtein';
 
 /**
  * The candidate closest to a misspelt word, for "did you mean" hints: within a third of the
- * word's length in edits (at least one), compared case-insensitively. Undefined when nothing is
- * close enough to be a plausible typo.
+ * word's length in edits (at least two, so a swapped pair counts), compared case-insensitively.
+ * Undefined when nothing is close enough to be a plausible typo.
  */
 export function closest(word: string, candidates: Iterable<string>): string | undefined {
   const lower = word.toLowerCase();
   let best: string | undefined;
-  let bestDistance = Math.max(1, Math.floor(word.length / 3)) + 1;
+  let bestDistance = Math.max(2, Math.floor(word.length / 3)) + 1;
   for (const candidate of candidates) {
     if (candidate === word) continue;
     const d = distance(lower, candidate.toLowerCase());
@@ -20,8 +20,12 @@ export function closest(word: string, candidates: Iterable<string>): string | un
   return best;
 }
 
-/** ` Did you mean "x"?` or an empty string. */
-export function didYouMean(word: string, candidates: Iterable<string>, quote = '"'): string {
+/** ` Did you mean "x"?` or an empty string; `show` formats the match (e.g. as `--x`). */
+export function didYouMean(
+  word: string,
+  candidates: Iterable<string>,
+  show: (match: string) => string = (match) => `"${match}"`,
+): string {
   const match = closest(word, candidates);
-  return match === undefined ? '' : ` Did you mean ${quote}${match}${quote}?`;
+  return match === undefined ? '' : ` Did you mean ${show(match)}?`;
 }
