@@ -1,14 +1,13 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { stripVTControlCharacters } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { barLine } from '../../infra/cli/progress-bar.ts';
 import { hasScript, runCli, runCliInTerminal } from '../support/cli-process.ts';
 import { tinyImage, writeDrop } from '../support/pipeline-harness.ts';
 
 /** Issue 16 point 4: the bar on a real terminal, plain lines otherwise. */
-
-const ANSI = /\x1b\[[0-9;?]*[A-Za-z]/g;
 
 let root: string;
 let drop: string;
@@ -49,7 +48,7 @@ describe('the progress bar', () => {
         .split(/\r\n|\n/)
         .filter((line) => line.includes('ETA'))
         .flatMap((line) => line.split('\r'))
-        .map((d) => d.replace(ANSI, ''))
+        .map((d) => stripVTControlCharacters(d))
         .filter((d) => d.includes('ETA'));
       expect(draws.length).toBeGreaterThan(1);
       for (const draw of draws) expect(draw.length, draw).toBeLessThan(60);
