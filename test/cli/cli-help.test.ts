@@ -33,10 +33,17 @@ describe('bananaflow help and usage errors (real process)', () => {
     expect(result.stdout).toMatch(/Examples:\n {2}bananaflow run /);
   });
 
+  it('gives the cloud commands the same help', async () => {
+    const result = await runCli(['backfill', '--help']);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/--max-usd <usd> .*\(default: none; required\)/);
+    expect(result.stdout).toMatch(/--dry-run .*\(default: off\)/);
+  });
+
   it('lists the commands in the general help', async () => {
     const result = await runCli(['--help']);
     expect(result.code).toBe(0);
-    for (const name of ['run', 'estimate', 'validate'])
+    for (const name of ['run', 'estimate', 'validate', 'submit', 'status'])
       expect(result.stdout).toContain(`  ${name} `);
   });
 
