@@ -4,6 +4,7 @@ import { resumeCommand } from '../cloud/resume-command.ts';
 import { statusCommand } from '../cloud/status-command.ts';
 import { submitCommand } from '../cloud/submit-command.ts';
 import { type CommandInput, type CommandSpec, JSON_OPTION } from '../command.ts';
+import { publishCommand } from '../publish.ts';
 
 /** The cloud commands parse their own arguments; the spec gives them help and checked flags. */
 const delegate = (command: CloudCommand) => (input: CommandInput) =>
@@ -98,4 +99,33 @@ held meanwhile to the jobs topic again.`,
   options: {},
   examples: ['bananaflow resume gs://my-project-bananaflow-output'],
   run: delegate(resumeCommand),
+};
+
+export const publishSpec: CommandSpec = {
+  name: 'publish',
+  summary: 'send a request file or a manifest as request messages (all validated first)',
+  description: `Turns a request file (one request) or a manifest (one request per job, its defaults merged in)
+into request messages, checks every one against schema/request.v1.json, and publishes them to the
+requests topic only if all are valid. Prints "<requestId> <messageId>" per request; answers come
+on the results topic (docs/requests.md).`,
+  args: [{ name: 'file', description: 'a NAME.jobs.json manifest or a request .json file' }],
+  options: {
+    topic: {
+      type: 'string',
+      value: '<projects/P/topics/T>',
+      description: 'Required: the requests topic of a deployment.',
+      default: 'none; required',
+    },
+    prefix: {
+      type: 'string',
+      value: '<folder/>',
+      description: 'Folder of the input bucket the request paths are relative to.',
+      default: 'the bucket root',
+    },
+    json: JSON_OPTION,
+  },
+  examples: [
+    'bananaflow publish examples/requests/hat.request.json --topic projects/my-project/topics/bananaflow-requests',
+  ],
+  run: delegate(publishCommand),
 };

@@ -1,5 +1,5 @@
 import type { CommandSpec } from '../command.ts';
-import { backfillSpec, resumeSpec, statusSpec, submitSpec } from './cloud.ts';
+import { backfillSpec, publishSpec, resumeSpec, statusSpec, submitSpec } from './cloud.ts';
 import { estimateCommand } from './estimate.ts';
 import { modelsSpec } from './models.ts';
 import { reportSpec } from './report.ts';
@@ -17,4 +17,5 @@ export const COMMANDS: readonly CommandSpec[] = [
   statusSpec,
   backfillSpec,
   resumeSpec,
+  publishSpec,
 ];
