@@ -7,8 +7,9 @@ import type { ObjectStore } from '../../shared/ports/object-store.ts';
 /**
  * For `validate` and `estimate`: the header checks the worker makes on every planned input (empty
  * file, not an image, over the pixel or byte limit, cut short), without decoding or calling any
- * model. A broken input becomes a problem of each sidecar that uses it, and its jobs are dropped
- * from the plan, so validate fails on what the run would fail on.
+ * model. A broken input becomes a problem of each sidecar that uses it, so validate fails on what
+ * the run would fail on. Its jobs stay in the plan (and the estimate): `run` plans them too and
+ * they fail there with the same code, so both report the same jobs and the same estimate.
  */
 export async function inspectPlannedInputs(
   plan: DropPlan,
@@ -34,8 +35,6 @@ export async function inspectPlannedInputs(
   }
   if (broken.size === 0) return plan;
 
-  const isBroken = (job: DropPlan['jobs'][number]) =>
-    job.inputs.some((i) => broken.has(`${i.bucket}/${i.name}`));
   const sidecars = plan.sidecars.map((s) => {
     const reported = new Set<string>();
     const problems = [...s.problems];
@@ -55,21 +54,7 @@ export async function inspectPlannedInputs(
         );
       }
     }
-    const jobs = s.jobs.filter((j) => !isBroken(j));
-    return {
-      ...s,
-      problems,
-      jobs,
-      estimatedCostUsd: estimateOf(jobs),
-    };
+    return { ...s, problems };
   });
-  const jobs = plan.jobs.filter((j) => !isBroken(j));
-  return {
-    ...plan,
-    sidecars,
-    jobs,
-    estimatedCostUsd: estimateOf(jobs),
-  };
+  return { ...plan, sidecars };
 }
-
-const estimateOf = (jobs: DropPlan['jobs']) => jobs.reduce((sum, j) => sum + j.estimatedCostUsd, 0);

@@ -8,7 +8,7 @@ import {
 } from '../../shared/catalog/model-catalog.ts';
 import { type Config, geminiBackend, loadConfig } from '../../shared/config.ts';
 import { startGeminiStandIn } from '../gemini-stand-in/server.ts';
-import type { CliIo } from './main.ts';
+import type { CliIo } from './cli-io.ts';
 import { table } from './render.ts';
 
 /**

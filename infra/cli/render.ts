@@ -3,10 +3,10 @@ import { tierPriceFactor } from '../../shared/catalog/tiers.ts';
 import type { DropPlan } from '../../shared/pipeline/plan-drop.ts';
 import type { BatchProgress } from '../../shared/pipeline/run-batch.ts';
 import { OUTPUT_EXTENSIONS } from '../../shared/sidecar/sidecar-schema.ts';
-import type { RunProgress, RunSummary, SummaryRow } from '../runner/run-drop.ts';
-import type { TextSink } from './main.ts';
+import { plural } from '../../shared/text/plural.ts';
+import type { RunSummary } from '../runner/run-drop.ts';
 
-/** Terminal output of the CLI: a progress bar on a TTY, plain lines otherwise, then tables. */
+/** Text output of the CLI: plans, problems and summaries as tables and lines. */
 
 export const usd = (value: number) => `$${value.toFixed(4)}`;
 
@@ -44,6 +44,13 @@ export function planTable(plan: DropPlan): string {
   return table(rows);
 }
 
+type Problem = DropPlan['sidecars'][number]['problems'][number];
+
+function problemLine(p: Problem, indent: string): string {
+  return `${indent}✗ ${p.code}: ${p.message}${p.fix ? `\n${indent}    fix: ${p.fix}` : ''}`;
+}
+
+/** Planning warnings (a deprecated model), once each. */
 /**
  * The plan's estimate at the jobs' own tiers, at standard list prices, and all in the batch tier
  * (where the model offers it; otherwise at its standard price).
@@ -58,21 +65,10 @@ export function tierPrices(plan: DropPlan, catalog: ModelCatalog) {
   return { standardCostUsd: plan.standardCostUsd, batchCostUsd };
 }
 
-/** "N jobs, estimated $X (standard $Y, batch tier $Z)". */
+/** "N jobs, estimated $X at their tiers: $Y at standard prices, $Z in the batch tier". */
 export function estimateLine(plan: DropPlan, catalog: ModelCatalog): string {
   const prices = tierPrices(plan, catalog);
   return `${plan.jobs.length} jobs, estimated ${usd(plan.estimatedCostUsd)} at their tiers: ${usd(prices.standardCostUsd)} at standard prices, ${usd(prices.batchCostUsd)} in the batch tier (price table ${catalog.priceTableVersion}).`;
-}
-
-export function problemLines(plan: DropPlan): string[] {
-  return plan.sidecars.flatMap((s) =>
-    s.problems.map((p) => `  ✗ ${p.code}: ${p.message}${p.fix ? `\n      fix: ${p.fix}` : ''}`),
-  );
-}
-
-/** Planning warnings (a deprecated model), once each. */
-export function warningLines(plan: DropPlan): string[] {
-  return [...new Set(plan.sidecars.flatMap((s) => s.warnings))].map((w) => `  ! ${w}`);
 }
 
 /** One line per batch job whenever its state changes. */
@@ -89,32 +85,27 @@ export function batchReporter(say: (text: string) => void) {
   };
 }
 
-export function progressReporter(stream: TextSink) {
-  const tty = stream.isTTY === true;
-  let lastDraw = 0;
-  return {
-    update(row: SummaryRow, p: RunProgress) {
-      if (!tty) {
-        const what =
-          row.status === 'failed'
-            ? `failed ${row.errorCode}${row.fromEarlierRun ? ' (earlier run)' : ''}`
-            : row.status;
-        stream.write(
-          `[${p.done}/${p.total}] ${row.jobId.slice(0, 8)} ${what} ${usd(row.costUsd)}  ${row.output ?? row.record}\n`,
-        );
-        return;
-      }
-      const now = Date.now();
-      if (now - lastDraw < 50 && p.done < p.total) return;
-      lastDraw = now;
-      const width = 30;
-      const filled = p.total === 0 ? width : Math.round((p.done / p.total) * width);
-      stream.write(
-        `\r[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${p.done}/${p.total}  ok ${p.succeeded}  failed ${p.failed}  ${usd(p.costUsd)}`,
-      );
-      if (p.done === p.total) stream.write('\n');
-    },
-  };
+export function warningLines(plan: DropPlan): string[] {
+  return [...new Set(plan.sidecars.flatMap((s) => s.warnings))].map((w) => `  ! ${w}`);
+}
+
+/** Every problem of every sidecar, one line each with its fix. */
+export function problemLines(plan: DropPlan): string[] {
+  return plan.sidecars.flatMap((s) => s.problems.map((p) => problemLine(p, '  ')));
+}
+
+/** Each sidecar with its job count, its problems listed under it in file order. */
+export function sidecarLines(plan: DropPlan): string[] {
+  return plan.sidecars.flatMap((s) => {
+    const counts = [
+      ...(s.jobs.length > 0 || s.problems.length === 0 ? [plural(s.jobs.length, 'job')] : []),
+      ...(s.problems.length > 0 ? [plural(s.problems.length, 'problem')] : []),
+    ];
+    return [
+      `${s.problems.length === 0 ? '✓' : '✗'} ${s.sidecar}: ${counts.join(', ')}`,
+      ...s.problems.map((p) => problemLine(p, '    ')),
+    ];
+  });
 }
 
 export function summaryText(summary: RunSummary): string {

@@ -1,6 +1,6 @@
 import { gcsStoreFactory } from '../report/gcs-store-factory.ts';
 import { type WrittenReport, writeReport } from '../report/write-report.ts';
-import type { CliIo } from './main.ts';
+import type { CliIo } from './cli-io.ts';
 import { usd } from './render.ts';
 
 /** `bananaflow report <out-folder | gs://bucket[/prefix]> [--out file.html] [--json]`. */

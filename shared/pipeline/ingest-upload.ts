@@ -118,11 +118,22 @@ export async function ingestUpload(
       });
       return undefined;
     }
-    return planSidecar(
-      deps,
-      { ...target, generation: current.generation },
-      { runId, objects, missingInputs: 'wait' },
-    );
+    const plan = () =>
+      planSidecar(
+        deps,
+        { ...target, generation: current.generation },
+        { runId, objects, missingInputs: 'wait' },
+      );
+    const first = await plan();
+    // A path with ".." may name an object outside the sidecar's folder, which the listing missed.
+    const outside = first.waitingFor.filter((name) => !name.startsWith(folderOf(target.name)));
+    let found = 0;
+    for (const name of outside) {
+      const info = await deps.store.stat(deps.inputBucket, name);
+      if (info) objects.set(name, { name, generation: info.generation });
+      if (info) found++;
+    }
+    return found > 0 ? plan() : first;
   };
   for (const target of targets) {
     let plan = await planTarget(target);

@@ -1,6 +1,11 @@
 import type { Job } from '../planning/job.ts';
 import type { PlanContext } from '../planning/plan-jobs.ts';
-import { classifyDropFile } from '../sidecar/drop-files.ts';
+import {
+  classifyDropFile,
+  FOLDER_SIDECAR_NAME,
+  folderOf,
+  IMAGE_SIDECAR_SUFFIX,
+} from '../sidecar/drop-files.ts';
 import { indexObjects, type PlannerDeps, planSidecar, type SidecarPlan } from './plan-sidecar.ts';
 
 export interface DropPlan {
@@ -50,8 +55,17 @@ export async function planDrop(
   const referenced = new Set(
     sidecars.flatMap((s) => s.problems.map((p) => p.details.input).filter(Boolean)),
   );
+  // An image whose sidecar (its own or its folder's) is broken is covered: that sidecar's problems say why it did not run.
+  const sidecarNames = new Set(sidecars.map((s) => s.sidecar));
+  const hasSidecar = (name: string) =>
+    sidecarNames.has(`${name}${IMAGE_SIDECAR_SUFFIX}`) ||
+    sidecarNames.has(`${folderOf(name)}${FOLDER_SIDECAR_NAME}`);
   const uncovered = [...objects.keys()].filter(
-    (name) => classifyDropFile(name).kind === 'image' && !used.has(name) && !referenced.has(name),
+    (name) =>
+      classifyDropFile(name).kind === 'image' &&
+      !used.has(name) &&
+      !referenced.has(name) &&
+      !hasSidecar(name),
   );
   return {
     jobs,

@@ -11,6 +11,7 @@ import type { Logger } from '../ports/logger.ts';
 import type { ObjectStore } from '../ports/object-store.ts';
 import { OUTPUT_TAG, PIPELINE_PREFIX } from '../sidecar/drop-files.ts';
 import { parseSidecar } from '../sidecar/parse-sidecar.ts';
+import { placeProblems } from '../sidecar/place-problems.ts';
 import { type ErrorRecord, toJsonBytes } from './records.ts';
 
 /** What planning needs; shared by the ingest function and the embedded runner. */
@@ -74,8 +75,38 @@ export async function planSidecar(
   }
   const generation = read.info.generation;
   const parsed = parseSidecar(sidecar.name, sidecar.kind, read.bytes, deps.maxSidecarBytes);
+  const context = {
+    inputBucket: deps.inputBucket,
+    outputBucket: deps.outputBucket,
+    catalog: deps.catalog,
+    defaultModel: deps.defaultModel,
+    defaultTier: deps.defaultTier,
+    availableTiers: deps.availableTiers,
+    runId: options.runId,
+    now: deps.now(),
+    objects: options.objects,
+    missingInputs: options.missingInputs,
+    ...(options.imageSize ? { imageSize: options.imageSize } : {}),
+  };
   if (!parsed.ok) {
-    return recordProblems(deps, sidecar.name, generation, options.runId, parsed.errors);
+    // Structural and semantic problems together: plan what was left after setting aside the
+    // broken fields, keep its problems, never its jobs.
+    const more = parsed.partial
+      ? semanticProblems(
+          planSidecarJobs(
+            { name: sidecar.name, generation, parsed: parsed.partial.sidecar },
+            context,
+          ).problems,
+          parsed.partial.setAside,
+        )
+      : [];
+    return recordProblems(
+      deps,
+      sidecar.name,
+      generation,
+      options.runId,
+      placeProblems(sidecar.name, read.bytes.toString('utf8'), [...parsed.errors, ...more]),
+    );
   }
   const plan = planSidecarJobs(
     {
@@ -84,26 +115,31 @@ export async function planSidecar(
       parsed: parsed.sidecar,
       ...(sidecar.onlyInvolving ? { onlyInvolving: sidecar.onlyInvolving } : {}),
     },
-    {
-      inputBucket: deps.inputBucket,
-      outputBucket: deps.outputBucket,
-      catalog: deps.catalog,
-      defaultModel: deps.defaultModel,
-      defaultTier: deps.defaultTier,
-      availableTiers: deps.availableTiers,
-      runId: options.runId,
-      now: deps.now(),
-      objects: options.objects,
-      missingInputs: options.missingInputs,
-      ...(options.imageSize ? { imageSize: options.imageSize } : {}),
-    },
+    context,
   );
   if (plan.problems.length > 0) {
+    plan.problems = placeProblems(sidecar.name, read.bytes.toString('utf8'), plan.problems);
     await writeSidecarRecord(deps, sidecar.name, generation, options.runId, plan.problems);
   } else {
     await deps.store.delete(deps.outputBucket, sidecarRecordName(sidecar.name));
   }
   return { ...plan, sidecar: sidecar.name, generation };
+}
+
+/** Problems that depend on the whole job (its mode, image count, cost) are only trustworthy when nothing of its scope was set aside. */
+const WHOLE_JOB_CODES = new Set(['SIDECAR_INVALID', 'TOO_MANY_IMAGES', 'COST_CAP_EXCEEDED']);
+
+function semanticProblems(problems: BananaError[], setAside: string[]): BananaError[] {
+  const scopeOf = (field: string) => /^jobs\[\d+\]/.exec(field)?.[0] ?? '';
+  const scopes = new Set(setAside.map(scopeOf));
+  return problems.filter((p) => {
+    const field = String(p.details.field ?? '');
+    if (setAside.some((f) => field.startsWith(f))) return false;
+    const scope = scopeOf(field);
+    const touched =
+      scopes.has(scope) || scopes.has('') || setAside.some((f) => f.startsWith('defaults'));
+    return !(touched && WHOLE_JOB_CODES.has(p.code));
+  });
 }
 
 /** `shoot/cat.jpg.edit.json` → `shoot/cat.jpg.edit.error.json` in the output bucket. */

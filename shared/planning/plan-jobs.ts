@@ -13,12 +13,15 @@ import {
   folderOf,
   IMAGE_SIDECAR_SUFFIX,
   isImageName,
+  leavesDrop,
   MANIFEST_SUFFIX,
   PIPELINE_PREFIX,
   resolveDropPath,
 } from '../sidecar/drop-files.ts';
 import type { ParsedSidecar } from '../sidecar/parse-sidecar.ts';
 import { type Mode, outputSpec } from '../sidecar/sidecar-schema.ts';
+import { closest } from '../text/did-you-mean.ts';
+import { plural } from '../text/plural.ts';
 import type { Job, ObjectRef } from './job.ts';
 import { jobIdFor } from './job-id.ts';
 import { lifecycleWarning, optionProblems, retiredModelError } from './model-checks.ts';
@@ -119,7 +122,7 @@ export function planSidecarJobs(sidecar: SidecarToPlan, ctx: PlanContext): PlanR
       problems.push(
         new BananaError({
           code: 'COST_CAP_EXCEEDED',
-          message: `${sidecar.name}: ${spec.at ? `job ${spec.jobIndex + 1} is` : 'its jobs are'} estimated at $${result.estimate.toFixed(4)}, over its maxCostUsd $${own}.`,
+          message: `${sidecar.name}: ${spec.at ? `jobs[${spec.jobIndex}] is` : 'its jobs are'} estimated at $${result.estimate.toFixed(4)}, over its maxCostUsd $${own}.`,
           fix: 'Raise maxCostUsd, or use fewer variants or steps, or smaller inputs.',
           details: {
             file: sidecar.name,
@@ -143,7 +146,10 @@ export function planSidecarJobs(sidecar: SidecarToPlan, ctx: PlanContext): PlanR
         ...problems,
         new BananaError({
           code: 'COST_CAP_EXCEEDED',
-          message: `${sidecar.name}: the ${planned.reduce((n, p) => n + p.jobs.length, 0)} planned jobs are estimated at $${total.toFixed(4)}, over maxCostUsd $${cap}.`,
+          message: `${sidecar.name}: the ${plural(
+            planned.reduce((n, p) => n + p.jobs.length, 0),
+            'planned job',
+          )} are estimated at $${total.toFixed(4)}, over maxCostUsd $${cap}.`,
           fix: 'Raise maxCostUsd, or plan fewer jobs or variants.',
           details: { file: sidecar.name, field: 'maxCostUsd', estimatedCostUsd: total, cap },
         }),
@@ -265,6 +271,19 @@ function folderTargets(sidecarName: string, references: string[], ctx: PlanConte
   return targets.sort();
 }
 
+function imagesOf(ctx: PlanContext): string[] {
+  return [...ctx.objects.keys()].filter((name) => classifyDropFile(name).kind === 'image');
+}
+
+/** `anna.edit.json` beside `anna.jpg`: the per-image sidecar name that was probably meant. */
+function sidecarMeant(sidecarName: string, ctx: PlanContext): string | undefined {
+  const stem = sidecarName.slice(0, -IMAGE_SIDECAR_SUFFIX.length);
+  const image = imagesOf(ctx)
+    .filter((name) => name.startsWith(`${stem}.`) && !name.slice(stem.length + 1).includes('/'))
+    .sort()[0];
+  return image ? `${image}${IMAGE_SIDECAR_SUFFIX}` : undefined;
+}
+
 function deriveMode(images: number, inputs: number, references: number, turns: number): Mode {
   if (images === 0) return 'text-to-image';
   if (turns > 1) return 'refinement';
@@ -337,12 +356,26 @@ function planSpec(sidecar: SidecarToPlan, spec: JobSpec, ctx: PlanContext): Spec
   const resolve = (names: string[], field: string, into: ObjectRef[]) =>
     names.forEach((name, index) => {
       const where = field === '(image)' ? field : `${field}[${index}]`;
+      if (leavesDrop(name)) {
+        problem(
+          'INPUT_PATH_OUTSIDE_DROP',
+          where,
+          `the path resolves to "${name}", outside the drop (".." may only move within it).`,
+          'Put the file inside the drop and give its path relative to the sidecar.',
+        );
+        return;
+      }
       if (!isImageName(name) || name.startsWith(PIPELINE_PREFIX)) {
+        const meant = field === '(image)' ? sidecarMeant(file, ctx) : undefined;
         problem(
           'INPUT_NOT_IMAGE',
           where,
-          `"${name}" is not an image (sidecars, outputs and pipeline files cannot be inputs).`,
-          'Name an image file (.jpg, .png, .webp, .gif, .avif, .heic, .tif).',
+          meant
+            ? `"${name}" is not an image: this sidecar names no image. Did you mean "${meant}"?`
+            : `"${name}" is not an image (sidecars, outputs and pipeline files cannot be inputs).`,
+          meant
+            ? `Rename ${file} to ${meant} (IMAGE.edit.json keeps the image's extension).`
+            : 'Name an image file (.jpg, .png, .webp, .gif, .avif, .heic, .tif).',
           { input: name },
         );
         return;
@@ -350,14 +383,16 @@ function planSpec(sidecar: SidecarToPlan, spec: JobSpec, ctx: PlanContext): Spec
       const object = ctx.objects.get(name);
       if (!object) {
         if (ctx.missingInputs === 'wait') waitingFor.push(name);
-        else
+        else {
+          const near = closest(name, imagesOf(ctx));
           problem(
             'INPUT_MISSING',
             where,
-            `"${name}" does not exist in the drop.`,
+            `"${name}" does not exist in the drop.${near ? ` Did you mean "${near}"?` : ''}`,
             'Upload the file, or correct the path (it is relative to the sidecar).',
             { input: name },
           );
+        }
         return;
       }
       into.push({ bucket: ctx.inputBucket, name: object.name, generation: object.generation });

@@ -63,9 +63,15 @@ export function classifyDropFile(name: string): DropFile {
 }
 
 /**
- * Resolves a sidecar-relative path to an object name. The schema already refuses '..', absolute
- * paths and URLs; this normalises './' and doubled slashes.
+ * Resolves a sidecar-relative path to an object name. The schema already refuses absolute paths
+ * and URLs; this normalises './', '..' and doubled slashes. A result that leaves the drop starts
+ * with '../' (see `leavesDrop`).
  */
 export function resolveDropPath(sidecarName: string, relative: string): string {
   return posix.normalize(`${folderOf(sidecarName)}${relative}`).replace(/^\.\//, '');
+}
+
+/** True for a resolved path above the drop's root: such a path is refused, never read. */
+export function leavesDrop(resolved: string): boolean {
+  return resolved === '..' || resolved.startsWith('../');
 }

@@ -1,5 +1,8 @@
 import type { z } from 'zod';
 import { BananaError } from '../errors.ts';
+import { jsonSyntaxError } from './json-location.ts';
+import { lenientSpec } from './lenient-sidecar.ts';
+import { issuesToErrors } from './sidecar-issues.ts';
 import {
   type EditSidecar,
   editSidecarSchema,
@@ -13,11 +16,19 @@ export type ParsedSidecar =
 
 export type ParseResult =
   | { ok: true; sidecar: ParsedSidecar }
-  | { ok: false; errors: BananaError[] };
+  | {
+      ok: false;
+      errors: BananaError[];
+      /**
+       * The sidecar with its broken fields set aside (named in `setAside`), for finding its
+       * semantic problems in the same pass. Never planned into jobs.
+       */
+      partial?: { sidecar: ParsedSidecar; setAside: string[] };
+    };
 
 /**
- * Parses and validates one sidecar. Every problem is reported, each naming the file and the
- * field, so `bananaflow validate` can explain all of them at once.
+ * Parses and validates one sidecar. Every problem is reported, each naming the file, the line
+ * and column and the field, so `bananaflow validate` can explain all of them at once.
  */
 export function parseSidecar(
   name: string,
@@ -38,60 +49,37 @@ export function parseSidecar(
       ],
     };
   }
+  const text = bytes.toString('utf8').replace(/^\uFEFF/, '');
   let json: unknown;
   try {
-    json = JSON.parse(bytes.toString('utf8').replace(/^\uFEFF/, ''));
+    json = JSON.parse(text);
   } catch (error) {
-    return {
-      ok: false,
-      errors: [
-        new BananaError({
-          code: 'SIDECAR_INVALID_JSON',
-          message: `${name} is not valid JSON: ${(error as Error).message}`,
-          fix: 'Fix the JSON syntax (a validator or `bananaflow validate` shows where).',
-          details: { file: name },
-        }),
-      ],
-    };
+    return { ok: false, errors: [syntaxError(name, text, error as Error)] };
   }
-  const schema = kind === 'manifest' ? manifestSchema : editSidecarSchema;
+  const schema: z.ZodType<EditSidecar | Manifest> =
+    kind === 'manifest' ? manifestSchema : editSidecarSchema;
   const result = schema.safeParse(json);
-  if (!result.success) return { ok: false, errors: issuesToErrors(name, result.error.issues) };
-  return kind === 'manifest'
-    ? { ok: true, sidecar: { kind, spec: result.data as Manifest } }
-    : { ok: true, sidecar: { kind, spec: result.data as EditSidecar } };
+  const wrap = (spec: EditSidecar | Manifest): ParsedSidecar =>
+    kind === 'manifest' ? { kind, spec: spec as Manifest } : { kind, spec: spec as EditSidecar };
+  if (result.success) return { ok: true, sidecar: wrap(result.data) };
+  const errors = issuesToErrors(name, text, json, schema, result.error.issues);
+  const lenient = lenientSpec(json, schema, result.error.issues);
+  return {
+    ok: false,
+    errors,
+    ...(lenient ? { partial: { sidecar: wrap(lenient.spec), setAside: lenient.setAside } } : {}),
+  };
 }
 
-function fieldPath(path: readonly PropertyKey[]): string {
-  return path
-    .map((part, index) =>
-      typeof part === 'number' ? `[${part}]` : `${index === 0 ? '' : '.'}${String(part)}`,
-    )
-    .join('');
-}
-
-function issuesToErrors(file: string, issues: readonly z.core.$ZodIssue[]): BananaError[] {
-  return issues.flatMap((issue) => {
-    const at = fieldPath(issue.path);
-    if (issue.code === 'unrecognized_keys') {
-      return issue.keys.map((key) => {
-        const field = at ? `${at}.${key}` : key;
-        return new BananaError({
-          code: 'SIDECAR_INVALID',
-          message: `${file}: unknown field "${field}".`,
-          fix: `Remove "${key}" or correct its spelling; see schema/ for the fields sidecar v1 accepts.`,
-          details: { file, field },
-        });
-      });
-    }
-    const field = at || '(root)';
-    return [
-      new BananaError({
-        code: 'SIDECAR_INVALID',
-        message: `${file}: field "${field}": ${issue.message}.`,
-        fix: `Correct "${field}" in ${file}.`,
-        details: { file, field },
-      }),
-    ];
+function syntaxError(name: string, text: string, error: Error): BananaError {
+  const at = jsonSyntaxError(text);
+  const where = at ? `${name}:${at.line}:${at.column}` : name;
+  return new BananaError({
+    code: 'SIDECAR_INVALID_JSON',
+    message: `${where}: not valid JSON: ${at ? `${at.what} at line ${at.line}, column ${at.column}` : error.message}.`,
+    fix: at
+      ? `Fix the JSON at line ${at.line}, column ${at.column} of ${name} (JSON allows no comments and no trailing commas).`
+      : `Fix the JSON syntax of ${name}.`,
+    details: { file: name, ...(at ? { line: at.line, column: at.column } : {}) },
   });
 }

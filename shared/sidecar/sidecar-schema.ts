@@ -48,7 +48,10 @@ const prompt = z
   .min(1, 'must not be empty')
   .max(MAX_PROMPT_CHARS, `must be at most ${MAX_PROMPT_CHARS} characters`);
 
-/** A path relative to the sidecar's folder. Where it resolves is checked when jobs are planned. */
+/**
+ * A path relative to the sidecar's folder. ".." is fine while the path stays inside the drop;
+ * where it resolves is checked when jobs are planned (INPUT_PATH_OUTSIDE_DROP).
+ */
 export const relativePath = z
   .string()
   .min(1, 'must not be empty')
@@ -59,10 +62,7 @@ export const relativePath = z
   .refine((p) => !p.startsWith('/') && !p.startsWith('\\'), {
     message: 'must be relative to the sidecar, not absolute',
   })
-  .refine((p) => !p.includes('\\'), { message: 'must use / as the folder separator' })
-  .refine((p) => !p.split('/').includes('..'), {
-    message: 'must not contain ".." (paths cannot leave the drop)',
-  });
+  .refine((p) => !p.includes('\\'), { message: 'must use / as the folder separator' });
 
 const label = z
   .string()

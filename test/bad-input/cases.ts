@@ -260,23 +260,26 @@ export const CASES: BadInputCase[] = [
   },
   {
     name: 'path-dot-dot',
-    about: 'Paths with ".." (leaving the sidecar folder or the drop)',
+    about: 'Paths with ".." (leaving the drop is refused; moving within it is fine)',
     files: async () => ({
       'photo.png': await photo(),
-      'photo.png.edit.json': { prompt: 'x', references: ['sub/../../good/photo.png'] },
+      'photo.png.edit.json': { prompt: 'x', references: ['sub/../../../photo.png'] },
       'escape.jobs.json': { jobs: [{ prompt: 'x', inputs: ['../../../etc/passwd.png'] }] },
+      'sub/inside.png': await photo(),
+      'sub/inside.png.edit.json': { prompt: 'x', references: ['../photo.png'] },
     }),
     expect: [
       {
         outcome: 'sidecar-error',
         sidecar: 'photo.png.edit.json',
-        problems: [{ code: 'SIDECAR_INVALID', field: 'references[0]' }],
+        problems: [{ code: 'INPUT_PATH_OUTSIDE_DROP', field: 'references[0]' }],
       },
       {
         outcome: 'sidecar-error',
         sidecar: 'escape.jobs.json',
-        problems: [{ code: 'SIDECAR_INVALID', field: 'jobs[0].inputs[0]' }],
+        problems: [{ code: 'INPUT_PATH_OUTSIDE_DROP', field: 'jobs[0].inputs[0]' }],
       },
+      { outcome: 'success', input: 'sub/inside.png' },
     ],
     ingest: true,
   },

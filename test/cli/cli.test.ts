@@ -77,7 +77,7 @@ describe('bananaflow run (embedded runner, offline stand-in)', () => {
         .sort(),
     ).toEqual([
       'broken.png.edit.json:SIDECAR_INVALID_JSON',
-      'escape.jobs.json:SIDECAR_INVALID',
+      'escape.jobs.json:INPUT_PATH_OUTSIDE_DROP',
       'missing.jobs.json:INPUT_MISSING',
       'typo.png.edit.json:SIDECAR_INVALID',
     ]);
@@ -188,12 +188,20 @@ describe('bananaflow validate and estimate', () => {
       ]),
     );
     expect(bySidecar).toEqual({
-      'empty.jpg.edit.json': [0, ['INPUT_EMPTY']],
-      'text.jpg.edit.json': [0, ['INPUT_NOT_IMAGE']],
-      'good.png.edit.json': [0, ['INPUT_EMPTY']],
+      'empty.jpg.edit.json': [1, ['INPUT_EMPTY']],
+      'text.jpg.edit.json': [1, ['INPUT_NOT_IMAGE']],
+      'good.png.edit.json': [1, ['INPUT_EMPTY']],
       'fine.png.edit.json': [1, []],
     });
-    expect(report.jobs).toBe(1);
+    // validate and run agree: the same jobs, the same estimate, the same failures.
+    const run2 = capture();
+    const out = join(root, '..', `${root.split('/').pop()}-out`);
+    expect(await main(['run', root, '--out', out, '--json'], OFFLINE_ENV, run2.io)).toBe(1);
+    const summary = JSON.parse(run2.out());
+    await rm(out, { recursive: true, force: true });
+    expect(summary.jobs).toBe(report.jobs);
+    expect(summary.estimatedCostUsd).toBeCloseTo(report.estimatedCostUsd, 6);
+    expect(summary.failedByCode).toEqual({ INPUT_EMPTY: 2, INPUT_NOT_IMAGE: 1 });
   });
 
   it('estimates a drop without calling any model', async () => {

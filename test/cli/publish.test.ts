@@ -132,7 +132,7 @@ describe.skipIf(!available.ok)('bananaflow publish', () => {
     });
     const run = capture();
     expect(await main(['publish', path, '--topic', TOPIC], env, run.io)).toBe(1);
-    expect(run.err()).toContain('bad.jobs.json: field "jobs[1].inputs[0]"');
+    expect(run.err()).toMatch(/bad\.jobs\.json:\d+:\d+: field "jobs\[1\]\.inputs\[0\]"/);
     expect(run.err()).toContain('Nothing was published.');
     expect(run.out()).toBe('');
     expect(received.length).toBe(before);
