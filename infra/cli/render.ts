@@ -65,10 +65,10 @@ export function tierPrices(plan: DropPlan, catalog: ModelCatalog) {
   return { standardCostUsd: plan.standardCostUsd, batchCostUsd };
 }
 
-/** "N jobs, estimated $X at their tiers: $Y at standard prices, $Z in the batch tier". */
+/** "estimated $X at their tiers: $Y at standard prices, $Z in the batch tier (…)". */
 export function estimateLine(plan: DropPlan, catalog: ModelCatalog): string {
   const prices = tierPrices(plan, catalog);
-  return `${plan.jobs.length} jobs, estimated ${usd(plan.estimatedCostUsd)} at their tiers: ${usd(prices.standardCostUsd)} at standard prices, ${usd(prices.batchCostUsd)} in the batch tier (price table ${catalog.priceTableVersion}).`;
+  return `estimated ${usd(plan.estimatedCostUsd)} at their tiers: ${usd(prices.standardCostUsd)} at standard prices, ${usd(prices.batchCostUsd)} in the batch tier (price table ${catalog.priceTableVersion}).`;
 }
 
 /** One line per batch job whenever its state changes. */

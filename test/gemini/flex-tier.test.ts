@@ -32,14 +32,14 @@ describe('the flex tier', () => {
   it('sends serviceTier flex only when asked', async () => {
     standIn.reset();
     const flex = await model().generate({
-      model: 'gemini-2.5-flash-image',
+      model: 'gemini-nano-banana-2.1',
       images: [],
       turns: ['a flex banana'],
       timeoutMs: 10_000,
       serviceTier: 'flex',
     });
     const standard = await model().generate({
-      model: 'gemini-2.5-flash-image',
+      model: 'gemini-nano-banana-2.1',
       images: [],
       turns: ['a standard banana'],
       timeoutMs: 10_000,

@@ -21,7 +21,7 @@ function ctx(overrides: Partial<PlanContext> = {}): PlanContext {
     inputBucket: 'in',
     outputBucket: 'out',
     catalog,
-    defaultModel: 'gemini-2.5-flash-image',
+    defaultModel: 'gemini-nano-banana-2.1',
     runId: 'run-1',
     now: new Date('2026-12-02T00:00:00Z'),
     objects: new Map([['cat.jpg', { name: 'cat.jpg', generation: '1' }]]),
@@ -63,7 +63,7 @@ describe('tiers at planning', () => {
       const spec = { jobs: [{ prompt: 'a banana', inputs: ['cat.jpg'], variants: 3 }] };
       const standard = planManifest(spec);
       const discounted = planManifest(spec, ctx({ defaultTier: tier }));
-      const model = catalog.resolve('gemini-2.5-flash-image');
+      const model = catalog.resolve('gemini-nano-banana-2.1');
       const discount = tier === 'batch' ? model.batchDiscount : model.flexDiscount;
       expect(discount).toBeGreaterThan(0);
       expect(discounted.estimatedCostUsd).toBeCloseTo(

@@ -204,7 +204,7 @@ describe('the batch tier (embedded runner)', () => {
     expect(vias.sort()).toEqual(['file', 'file', 'inline']);
   });
 
-  it.each(['gemini-2.5-flash-image', 'gemini-3-pro-image-preview'])(
+  it.each(['gemini-2.5-flash-image', 'gemini-3-pro-image'])(
     'runs a refinement on %s one batch round per step, at half the standard cost',
     async (model) => {
       const { s, drop, root } = await setup();

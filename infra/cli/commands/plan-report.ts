@@ -36,7 +36,7 @@ export async function planReport(
   }
   if (command === 'estimate' && plan.jobs.length > 0) out(`\n${planTable(plan)}`);
   out(
-    `\n${problems.length > 0 ? `${plural(problems.length, 'problem')}; ` : ''}${estimateLine(plan, catalog)}`,
+    `\n${plural(plan.jobs.length, 'job')}${problems.length > 0 ? `, ${plural(problems.length, 'problem')}` : ''}; ${estimateLine(plan, catalog)}`,
   );
   return problems.length === 0 ? 0 : 1;
 }

@@ -120,7 +120,7 @@ async function run(input: CommandInput): Promise<number> {
       onPlanned: (plan) => {
         if (json) return;
         say(
-          `Planned ${plural(plan.jobs.length, 'job')} from ${plural(plan.sidecars.length, 'sidecar')}. ${estimateLine(plan, catalog)}`,
+          `Planned ${plural(plan.jobs.length, 'job')} from ${plural(plan.sidecars.length, 'sidecar')}; ${estimateLine(plan, catalog)}`,
         );
         for (const line of problemLines(plan)) say(line);
         for (const line of warningLines(plan)) say(line);
