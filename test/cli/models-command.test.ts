@@ -147,3 +147,18 @@ describe('choosing the model of a run', () => {
     );
   });
 });
+
+describe('the example drop', () => {
+  it('uses at least three current (GA) models, each priced in the estimate', async () => {
+    const run = capture();
+    expect(await main(['estimate', 'examples/drop', '--json'], OFFLINE_ENV, run.io)).toBe(0);
+    const { jobs } = JSON.parse(run.out()) as {
+      jobs: Array<{ model: string; estimatedCostUsd: number }>;
+    };
+    const models = new Set(jobs.map((j) => j.model));
+    expect(models.size).toBeGreaterThanOrEqual(3);
+    for (const id of models) expect(catalog.resolve(id).lifecycle.status).toBe('ga');
+    expect(models).toContain(catalog.defaultModel.id);
+    for (const job of jobs) expect(job.estimatedCostUsd).toBeGreaterThan(0);
+  });
+});
