@@ -1,10 +1,11 @@
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
-import { startGeminiStandIn } from '../infra/gemini-stand-in/server.ts';
+import { type GeminiStandIn, startGeminiStandIn } from '../infra/gemini-stand-in/server.ts';
 import { createGeminiImageModel } from '../shared/adapters/gemini-image-model.ts';
 import { MemoryJobQueue } from '../shared/adapters/memory-job-queue.ts';
 import type { Usage } from '../shared/catalog/cost.ts';
+import { loadModelCatalog } from '../shared/catalog/model-catalog.ts';
 import { handleJobDelivery } from '../shared/pipeline/handle-job-delivery.ts';
 import { recordDeadLetter } from '../shared/pipeline/record-dead-letter.ts';
 import type { Job } from '../shared/planning/job.ts';
@@ -22,7 +23,6 @@ import type { BenchContext, BenchRow } from './results.ts';
  * the jobs are delivered twice, some of them concurrently with the first delivery.
  */
 
-const FLASH = 'gemini-2.5-flash-image';
 const PRO = 'gemini-3-pro-image';
 const DUPLICATE_SHARE = 0.3;
 const SEED = 20_260_115;
@@ -38,7 +38,28 @@ async function photo(seed: number, width = 640, height = 480): Promise<Buffer> {
     .toBuffer();
 }
 
-/** A mixed drop: edits (folder and per-image), variants, refinement, t2i, composition, style, series; two models. */
+/** One text-to-image job and one edit per GA model of the catalog, at each of its sizes. */
+function lineupJobs() {
+  const ga = loadModelCatalog().models.filter((m) => m.lifecycle.status === 'ga');
+  return ga.flatMap((m) =>
+    (m.imageSizes.length > 0 ? m.imageSizes : [undefined]).flatMap((imageSize, i) => [
+      {
+        model: m.id,
+        ...(imageSize ? { imageSize } : {}),
+        aspectRatio: m.aspectRatios[(i * 3) % m.aspectRatios.length],
+        prompt: `A banana-shaped lighthouse at dawn, ${m.id} at ${imageSize ?? 'its size'}`,
+      },
+      {
+        model: m.id,
+        ...(imageSize ? { imageSize } : {}),
+        inputs: [`edits/p${i}.jpg`],
+        prompt: `Make it look like a postcard (${m.id})`,
+      },
+    ]),
+  );
+}
+
+/** A mixed drop: edits (folder and per-image), variants, refinement, t2i, composition, style, series; every GA model. */
 async function mixedDrop(): Promise<Record<string, Buffer | object>> {
   const images = await Promise.all([1, 2, 3, 4, 5, 6].map((seed) => photo(seed)));
   const img = (i: number) => images[i % images.length] ?? Buffer.alloc(0);
@@ -91,6 +112,7 @@ async function mixedDrop(): Promise<Record<string, Buffer | object>> {
         })),
       ],
     },
+    'lineup.jobs.json': { jobs: lineupJobs() },
     'batch.jobs.json': {
       jobs: [
         ...[0, 1, 2, 3, 4, 5, 6].map((i) => ({
@@ -153,11 +175,14 @@ function seeded(seed: number): () => number {
 
 export async function cost(ctx: BenchContext): Promise<BenchRow[]> {
   const harness = await startHarness();
-  const flash = await startGeminiStandIn({ latencyMs: STAND_IN_LATENCY_MS });
-  const pro = await startGeminiStandIn({ latencyMs: STAND_IN_LATENCY_MS });
+  // One stand-in per model the jobs use, so each model's billed usage is priced on its own.
+  const standIns = new Map<string, GeminiStandIn>();
   try {
     await writeDrop(harness.dropDir, await mixedDrop());
     const jobs = await harness.plan();
+    for (const model of new Set(jobs.map((j) => j.model))) {
+      standIns.set(model, await startGeminiStandIn({ latencyMs: STAND_IN_LATENCY_MS }));
+    }
     const adapter = (url: string) =>
       createGeminiImageModel({
         backend: { kind: 'gemini-api', apiKey: 'bench', baseUrl: url },
@@ -172,12 +197,7 @@ export async function cost(ctx: BenchContext): Promise<BenchRow[]> {
     const worker: WorkerDeps = {
       ...harness.worker,
       queue,
-      model: new RoutedModel(
-        new Map([
-          [FLASH, adapter(flash.url)],
-          [PRO, adapter(pro.url)],
-        ]),
-      ),
+      model: new RoutedModel(new Map([...standIns].map(([id, s]) => [id, adapter(s.url)]))),
       limits: { ...harness.worker.limits, modelTimeoutMs: 30_000 },
     };
     const outcomes: Record<string, number> = {};
@@ -235,13 +255,13 @@ export async function cost(ctx: BenchContext): Promise<BenchRow[]> {
     }
 
     // What the stand-ins billed, priced independently.
-    const flashStats = flash.stats();
-    const proStats = pro.stats();
-    const list =
-      (await listPrice(FLASH, flashStats.usage)) + (await listPrice(PRO, proStats.usage));
+    const stats = new Map([...standIns].map(([id, s]) => [id, s.stats()]));
+    let list = 0;
+    for (const [id, billed] of stats) list += await listPrice(id, billed.usage);
+    const models = [...stats.keys()].sort();
     const difference = recorded - list;
     const expectedCalls = jobs.reduce((s, j) => s + j.turns.length, 0);
-    const calls = flashStats.totalCalls + proStats.totalCalls;
+    const calls = [...stats.values()].reduce((n, st) => n + st.totalCalls, 0);
     const extra = calls - expectedCalls;
     const modes = [...new Set(jobs.map((j) => j.mode))].sort();
     // Result events on the results topic: one per job is the contract's ideal (at least once).
@@ -259,7 +279,7 @@ export async function cost(ctx: BenchContext): Promise<BenchRow[]> {
         holds: Math.abs(difference) < 0.005 && failed === 0,
         notes:
           `Sum of ${records} records' cost.total (${failed} failed); list price = stand-ins' billed tokens by modality × models.json prices, computed in the bench. ` +
-          `Modes: ${modes.join(', ')}; models ${FLASH} and ${PRO}; planning estimated $${estimated.toFixed(4)}.`,
+          `Modes: ${modes.join(', ')}; models ${models.join(', ')} (every GA model of the catalog, each at each of its sizes); planning estimated $${estimated.toFixed(4)}.`,
         data: {
           jobs: jobs.length,
           recordedUsd: recorded,
@@ -267,7 +287,8 @@ export async function cost(ctx: BenchContext): Promise<BenchRow[]> {
           differenceUsd: difference,
           estimatedUsd: estimated,
           failed,
-          billed: { [FLASH]: flashStats.usage, [PRO]: proStats.usage },
+          billed: Object.fromEntries([...stats].map(([id, st]) => [id, st.usage])),
+          models,
           modes,
         },
       },
@@ -305,8 +326,7 @@ export async function cost(ctx: BenchContext): Promise<BenchRow[]> {
       },
     ];
   } finally {
-    await flash.close();
-    await pro.close();
+    for (const s of standIns.values()) await s.close();
     await harness.close();
   }
 }

@@ -130,6 +130,7 @@ export function summaryText(summary: RunSummary): string {
       'tokens (in / out / thoughts)',
       `${summary.tokens.input} / ${summary.tokens.output} / ${summary.tokens.thoughts}`,
     ],
+    ...costByModel(summary),
     ['estimated cost', usd(summary.estimatedCostUsd)],
     [
       'cost (from reported usage)',
@@ -143,4 +144,15 @@ export function summaryText(summary: RunSummary): string {
 function failedEarlier(summary: RunSummary): string[][] {
   const n = summary.rows.filter((r) => r.fromEarlierRun).length;
   return n > 0 ? [['  of which in an earlier run', String(n)]] : [];
+}
+
+/** Jobs and cost per model, when a run used more than one. */
+function costByModel(summary: RunSummary): string[][] {
+  const byModel = new Map<string, { jobs: number; usd: number }>();
+  for (const row of summary.rows) {
+    const entry = byModel.get(row.model) ?? { jobs: 0, usd: 0 };
+    byModel.set(row.model, { jobs: entry.jobs + 1, usd: entry.usd + row.costUsd });
+  }
+  if (byModel.size < 2) return [];
+  return [...byModel].map(([model, e]) => [`  ${model}`, `${e.jobs} jobs, ${usd(e.usd)}`]);
 }

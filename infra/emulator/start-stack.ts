@@ -7,6 +7,7 @@ import { FUNCTIONS, type FunctionName } from '../../functions/function-table.ts'
 import { FsObjectStore } from '../../shared/adapters/fs-object-store.ts';
 import { geminiBackend, loadConfig } from '../../shared/config.ts';
 import type { JobResultEvent } from '../../shared/pipeline/result-event.ts';
+import type { RequestEvent } from '../../shared/requests/request-event.ts';
 import { type GeminiStandIn, startGeminiStandIn } from '../gemini-stand-in/server.ts';
 import { type FunctionProcess, startFunctionProcess } from './function-process.ts';
 import { freePort, startPubSubEmulator } from './pubsub-emulator.ts';
@@ -14,7 +15,7 @@ import { type EventDelivery, type FolderWatcher, watchBucketFolder } from './sto
 import { createTopology, type TopicNames } from './topology.ts';
 
 /**
- * The local emulator stack: the real Pub/Sub emulator, the three functions each in its own
+ * The local emulator stack: the real Pub/Sub emulator, the functions each in its own
  * functions-framework process and port, push subscriptions wired as Terraform wires them, a folder
  * watched as the input bucket (sending the CloudEvents Eventarc sends), a folder as the output
  * bucket, and the Gemini stand-in unless the environment has Gemini credentials.
@@ -77,8 +78,10 @@ export interface Stack {
   functions: Record<StackFunction, Pick<FunctionProcess, 'url' | 'port' | 'pid' | 'startupMs'>>;
   /** The offline Gemini stand-in, when no credentials were found. */
   standIn?: GeminiStandIn;
-  /** Result events received so far on the results topic. */
+  /** Job result events received so far on the results topic. */
   results(): readonly JobResultEvent[];
+  /** Request events (request.accepted / request.rejected) received so far on the results topic. */
+  requestEvents(): readonly RequestEvent[];
   /** Storage events sent to ingest so far (one per object version). */
   storageEvents(): readonly EventDelivery[];
   /** Resolves when the function's current process exits (a crash test's kill). */
@@ -101,6 +104,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     results: 'bananaflow-results',
     deadLetter: 'bananaflow-dead-letter',
     budget: 'bananaflow-budget',
+    requests: 'bananaflow-requests',
+    requestsDeadLetter: 'bananaflow-requests-dead-letter',
     ...options.topics,
   };
   const inputDir = path.resolve(
@@ -196,6 +201,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       workerUrl: functions.worker.url,
       deadLetterUrl: functions.deadLetter.url,
       budgetGuardUrl: functions.budgetGuard.url,
+      requestsUrl: functions.requests.url,
       // No retry policy by default: the emulator stalls under one (see topology.ts). The cloud's
       // subscription has one (Terraform's retry_policy).
       ...(options.minBackoffSeconds !== undefined || options.maxBackoffSeconds !== undefined
@@ -211,6 +217,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     });
 
     const results: JobResultEvent[] = [];
+    const requestEvents: RequestEvent[] = [];
     // The stack's own observer of the results topic (in the cloud, whoever needs the signal).
     const [resultsTap] = await topology.topics.results.createSubscription(
       `${topics.results}-stack`,
@@ -218,10 +225,15 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     resultsTap.on('message', (message) => {
       message.ack();
       try {
-        const event = JSON.parse(message.data.toString('utf8')) as JobResultEvent;
+        const event = JSON.parse(message.data.toString('utf8')) as JobResultEvent | RequestEvent;
+        if ('type' in event) {
+          requestEvents.push(event);
+          print(requestLine(event));
+          return;
+        }
         results.push(event);
         print(
-          `result: ${event.status === 'succeeded' ? 'OK  ' : 'FAIL'} job ${event.jobId}${event.errorCode ? ` ${event.errorCode}` : ''} $${event.costUsd.toFixed(4)} → ${event.recordUri}`,
+          `result: ${event.status === 'succeeded' ? 'OK  ' : 'FAIL'} job ${event.jobId}${event.errorCode ? ` ${event.errorCode}` : ''} $${event.costUsd.toFixed(4)} → ${event.recordUri}${event.requestId ? `  (request ${event.requestId})` : ''}`,
         );
       } catch {
         print(`result: undecodable message ${message.id}`);
@@ -252,6 +264,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         `  output bucket "${OUTPUT_BUCKET}" = ${outputDir}`,
         `  Pub/Sub emulator  ${emulator.host}  project ${projectId}`,
         `  topics  jobs=${topics.jobs}  results=${topics.results}  dead-letter=${topics.deadLetter}  budget=${topics.budget}`,
+        `  requests=${topics.requests}  (publish request messages here: docs/requests.md; dead letters ${topics.requestsDeadLetter})`,
         ...STACK_FUNCTIONS.map(
           ({ target }) =>
             `  ${target.padEnd(10)} ${functions[target].url}  (pid ${functions[target].pid}, up in ${functions[target].startupMs} ms)`,
@@ -278,6 +291,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       ) as Stack['functions'],
       ...(standIn ? { standIn } : {}),
       results: () => results,
+      requestEvents: () => requestEvents,
       storageEvents: () => watcher.deliveries(),
       exited: (target) => functions[target].exited,
       restartFunction: async (target, envOverrides = {}) => {
@@ -320,4 +334,13 @@ function compact(fn: StackFunction, line: string): string {
   } catch {
     return `[${fn}] ${line}`;
   }
+}
+
+/** One line per request event: `request: ACCEPTED order-7 → 2 jobs` or the rejection's first problem. */
+function requestLine(event: RequestEvent): string {
+  if (event.type === 'request.accepted') {
+    return `request: ACCEPTED ${event.requestId} → ${event.jobIds.length} jobs, est. $${event.estimatedCostUsd.toFixed(4)}`;
+  }
+  const [first] = event.problems;
+  return `request: REJECTED ${event.requestId} ${event.errorCode}${first ? `: ${first.message}` : ''}`;
 }

@@ -3,7 +3,8 @@ import type { PubSub, Subscription, Topic } from '@google-cloud/pubsub';
 /**
  * The Pub/Sub wiring Terraform creates in the cloud, created on the emulator: the jobs topic
  * with a push subscription to the worker (retry policy, dead-letter policy), the dead-letter topic
- * with a push subscription to the dead-letter function, and the results topic.
+ * with a push subscription to the dead-letter function, the results topic, and the requests topic
+ * with a push subscription to the requests function (dead-lettered requests go back to it).
  */
 
 export interface TopicNames {
@@ -12,6 +13,9 @@ export interface TopicNames {
   deadLetter: string;
   /** Where Cloud Billing budget notifications arrive (the spend kill switch). */
   budget: string;
+  /** Request messages of other systems (docs/requests.md), and where Pub/Sub gives up on them. */
+  requests: string;
+  requestsDeadLetter: string;
 }
 
 export interface TopologyOptions {
@@ -21,6 +25,7 @@ export interface TopologyOptions {
   workerUrl: string;
   deadLetterUrl: string;
   budgetGuardUrl: string;
+  requestsUrl: string;
   /**
    * Redelivery backoff (Pub/Sub allows 0-600 s). Absent = no retry policy: the emulator stalls push
    * delivery altogether once several messages are being retried under a retry policy (verified
@@ -36,7 +41,7 @@ export interface TopologyOptions {
 
 export interface Topology {
   topics: Record<keyof TopicNames, Topic>;
-  subscriptions: { jobs: Subscription; deadLetter: Subscription };
+  subscriptions: { jobs: Subscription; deadLetter: Subscription; requests: Subscription };
 }
 
 /**
@@ -60,12 +65,15 @@ export async function createTopology(pubsub: PubSub, options: TopologyOptions): 
         },
       }
     : {};
-  const [[jobs], [results], [deadLetter], [budget]] = await Promise.all([
-    pubsub.createTopic(names.jobs),
-    pubsub.createTopic(names.results),
-    pubsub.createTopic(names.deadLetter),
-    pubsub.createTopic(names.budget),
-  ]);
+  const [[jobs], [results], [deadLetter], [budget], [requests], [requestsDeadLetter]] =
+    await Promise.all([
+      pubsub.createTopic(names.jobs),
+      pubsub.createTopic(names.results),
+      pubsub.createTopic(names.deadLetter),
+      pubsub.createTopic(names.budget),
+      pubsub.createTopic(names.requests),
+      pubsub.createTopic(names.requestsDeadLetter),
+    ]);
   await budget.createSubscription(subscriptionName(names.budget, 'guard'), {
     pushConfig: { pushEndpoint: pushEndpoint(options.budgetGuardUrl, projectId, names.budget) },
   });
@@ -89,8 +97,35 @@ export async function createTopology(pubsub: PubSub, options: TopologyOptions): 
       ...retryPolicy,
     },
   );
+  const [requestsSubscription] = await requests.createSubscription(
+    subscriptionName(names.requests, 'planner'),
+    {
+      pushConfig: { pushEndpoint: pushEndpoint(options.requestsUrl, projectId, names.requests) },
+      ackDeadlineSeconds: options.ackDeadlineSeconds,
+      ...retryPolicy,
+      deadLetterPolicy: {
+        deadLetterTopic: requestsDeadLetter.name,
+        maxDeliveryAttempts: options.maxDeliveryAttempts,
+      },
+    },
+  );
+  // The requests function answers a dead-lettered request (DEAD_LETTERED), as in the cloud.
+  await requestsDeadLetter.createSubscription(
+    subscriptionName(names.requestsDeadLetter, 'answer'),
+    {
+      pushConfig: {
+        pushEndpoint: pushEndpoint(options.requestsUrl, projectId, names.requestsDeadLetter),
+      },
+      ackDeadlineSeconds: options.ackDeadlineSeconds,
+      ...retryPolicy,
+    },
+  );
   return {
-    topics: { jobs, results, deadLetter, budget },
-    subscriptions: { jobs: jobsSubscription, deadLetter: deadLetterSubscription },
+    topics: { jobs, results, deadLetter, budget, requests, requestsDeadLetter },
+    subscriptions: {
+      jobs: jobsSubscription,
+      deadLetter: deadLetterSubscription,
+      requests: requestsSubscription,
+    },
   };
 }

@@ -20,6 +20,8 @@ export interface ReportLocation {
   defaultReportPath: string;
   /** Bytes of an image named by a record's uri. */
   readUri(uri: string, maxBytes: number): Promise<Buffer>;
+  /** What changes when that image changes (generation or mtime, and size); throws when it is gone. */
+  versionOfUri(uri: string): Promise<string>;
   /** A link that opens the full image, from the report's folder. */
   hrefOfObject(name: string, reportDir: string): string;
   hrefOfUri(uri: string, reportDir: string): string | undefined;
@@ -52,6 +54,19 @@ async function readGsUri(gcs: GcsStoreFactory | undefined, uri: string, maxBytes
   return (await store.read(match[1] as string, match[2] as string, { maxBytes })).bytes;
 }
 
+async function gsVersion(gcs: GcsStoreFactory | undefined, uri: string): Promise<string> {
+  const match = GS.exec(uri);
+  const info =
+    match && gcs ? await (await gcs()).stat(match[1] as string, match[2] as string) : undefined;
+  if (!info) throw new BananaError({ code: 'STORAGE_NOT_FOUND', message: `${uri} not found` });
+  return `${info.generation}:${info.size}`;
+}
+
+async function localVersion(path: string): Promise<string> {
+  const info = await stat(path, { bigint: true });
+  return `${info.mtimeNs}:${info.size}`;
+}
+
 async function readLocal(path: string, maxBytes: number): Promise<Buffer> {
   if ((await stat(path)).size > maxBytes) {
     throw new BananaError({
@@ -82,6 +97,7 @@ export async function openReportLocation(
       ),
       readUri: (uri, maxBytes) =>
         GS.test(uri) ? readGsUri(gcs, uri, maxBytes) : readLocal(uri, maxBytes),
+      versionOfUri: (uri) => (GS.test(uri) ? gsVersion(gcs, uri) : localVersion(uri)),
       hrefOfObject: (name) => gcsHref(bucket, name),
       hrefOfUri: (uri) => {
         const m = GS.exec(uri);
@@ -106,6 +122,7 @@ export async function openReportLocation(
     defaultReportPath: join(dir, 'report.html'),
     readUri: (uri, maxBytes) =>
       GS.test(uri) ? readGsUri(undefined, uri, maxBytes) : readLocal(uri, maxBytes),
+    versionOfUri: (uri) => (GS.test(uri) ? gsVersion(undefined, uri) : localVersion(uri)),
     hrefOfObject: (name, reportDir) => fileHref(join(dir, name), reportDir),
     hrefOfUri: (uri, reportDir) => (isAbsolute(uri) ? fileHref(uri, reportDir) : undefined),
   };

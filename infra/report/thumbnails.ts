@@ -3,7 +3,7 @@ import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { toBananaError } from '../../shared/errors.ts';
+import { BananaError, toBananaError } from '../../shared/errors.ts';
 import { mapLimit } from '../../shared/map-limit.ts';
 import type { ImageSource, ReportJob } from './report-jobs.ts';
 import type { ReportLocation } from './report-location.ts';
@@ -43,8 +43,8 @@ interface ThumbnailContext {
 
 /**
  * Makes a thumbnail of every image the jobs show (each distinct source once), into `filesDir`.
- * Thumbnails are named by the hash of the full image's bytes and their size, so a second report
- * of the same folder decodes nothing it decoded before. An image that cannot be read or decoded
+ * Thumbnails are named by a hash of the image's identity and version (see `identify`) and their
+ * size, so a second report into the same folder reads and decodes nothing it did before. An image that cannot be read or decoded
  * gets a reason instead, which the page shows as a placeholder.
  */
 export async function makeThumbnails(
@@ -85,27 +85,58 @@ export async function makeThumbnails(
 }
 
 async function thumbnailOf(source: ImageSource, ctx: ThumbnailContext): Promise<ThumbnailResult> {
-  let bytes: Buffer;
   try {
-    bytes = await readSource(source, ctx);
+    const image = await identify(source, ctx);
+    let href = hrefOf(source, ctx);
+    if (source.kind === 'step' && image.bytes) {
+      // A step's image lives only inside the job's checkpoint: keep a copy the link can open.
+      const full = `${image.key}.full.png`;
+      if (!ctx.existing.has(full)) await writeFile(join(ctx.filesDir, full), image.bytes);
+      href = fileHref(join(ctx.filesDir, full), ctx.reportDir);
+    }
+    const cached = ctx.thumbnailsByHash.get(image.key);
+    const size = cached && /\.(\d+)x(\d+)\.webp$/.exec(cached);
+    if (cached && size) return thumbnail(cached, Number(size[1]), Number(size[2]), href, ctx);
+    const bytes = image.bytes ?? (await readSource(source, ctx));
+    return await encodeThumbnail(bytes, image.key, href, ctx);
   } catch (error) {
     return {
       missing: `missing: ${notFound(error) ? 'the file is gone' : toBananaError(error).message}`,
     };
   }
-  const hash = createHash('sha256').update(bytes).digest('hex').slice(0, 24);
-  let href = hrefOf(source, ctx);
-  if (source.kind === 'step') {
-    // A step's image lives only inside the job's checkpoint: keep a copy the link can open.
-    const full = `${hash}.full.png`;
-    if (!ctx.existing.has(full)) await writeFile(join(ctx.filesDir, full), bytes);
-    href = fileHref(join(ctx.filesDir, full), ctx.reportDir);
+}
+
+const hashOf = (data: string | Buffer) =>
+  createHash('sha256').update(data).digest('hex').slice(0, 24);
+
+/**
+ * The name a source's thumbnail gets: from the object's version (generation or mtime, and size)
+ * where there is one, so a report whose thumbnails exist reads no image at all; a step's image
+ * is in memory already and is named by its content.
+ */
+async function identify(
+  source: ImageSource,
+  ctx: ThumbnailContext,
+): Promise<{ key: string; bytes?: Buffer }> {
+  const { location } = ctx;
+  if (source.kind === 'object') {
+    const info = await location.store.stat(location.bucket, source.name);
+    if (!info) throw new BananaError({ code: 'STORAGE_NOT_FOUND', message: source.name });
+    return { key: hashOf(`object:${source.name}:${info.generation}:${info.size}`) };
   }
-  const cached = ctx.thumbnailsByHash.get(hash);
-  const size = cached && /\.(\d+)x(\d+)\.webp$/.exec(cached);
-  if (cached && size) {
-    return thumbnail(cached, Number(size[1]), Number(size[2]), href, ctx);
+  if (source.kind === 'uri') {
+    return { key: hashOf(`uri:${source.uri}:${await location.versionOfUri(source.uri)}`) };
   }
+  const bytes = await readSource(source, ctx);
+  return { key: hashOf(bytes), bytes };
+}
+
+async function encodeThumbnail(
+  bytes: Buffer,
+  key: string,
+  href: string | undefined,
+  ctx: ThumbnailContext,
+): Promise<ThumbnailResult> {
   try {
     const { data, info } = await sharp(bytes, { failOn: 'none' })
       .rotate()
@@ -120,7 +151,7 @@ async function thumbnailOf(source: ImageSource, ctx: ThumbnailContext): Promise<
       })
       .webp({ quality: 70, effort: 0 })
       .toBuffer({ resolveWithObject: true });
-    const name = `${hash}.${info.width}x${info.height}.webp`;
+    const name = `${key}.${info.width}x${info.height}.webp`;
     await writeFile(join(ctx.filesDir, name), data);
     return thumbnail(name, info.width, info.height, href, ctx);
   } catch (error) {

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { BananaError } from '../errors.ts';
-import { closestNames } from './did-you-mean.ts';
+import { closest } from '../text/did-you-mean.ts';
 import catalogData from './models.json' with { type: 'json' };
 
 /** Where a model stands; `shut-down` ids answer 404 and are refused at planning. */
@@ -184,12 +184,12 @@ export class ModelCatalog {
     const model = this.byName.get(name);
     if (model) return model;
     const live = this.models.filter((m) => m.lifecycle.status !== 'shut-down').map((m) => m.id);
-    const near = closestNames(name, [...this.byName.keys()]);
+    const near = closest(name, this.byName.keys());
     throw new BananaError({
       code: 'MODEL_UNKNOWN',
-      message: `Model "${name}" is not in the model catalog (price table ${this.priceTableVersion}).${near.length > 0 ? ` Did you mean ${near.map((n) => `"${n}"`).join(' or ')}?` : ''}`,
+      message: `Model "${name}" is not in the model catalog (price table ${this.priceTableVersion}).${near ? ` Did you mean "${near}"?` : ''}`,
       fix: `Use one of ${live.join(', ')} (\`bananaflow models\` lists them), or give the model's prices in BANANAFLOW_MODEL_OVERRIDES (a JSON array of catalog rows with at least id and pricesPerMillionTokens).`,
-      details: { model: name, ...(near.length > 0 ? { didYouMean: near } : {}) },
+      details: { model: name, ...(near ? { didYouMean: near } : {}) },
     });
   }
 

@@ -92,6 +92,21 @@ describe('bananaflow report gs://bucket[/prefix]', () => {
     expect(thumbnails.length).toBeGreaterThan(8);
   });
 
+  it('a second report into the same folder downloads no image: thumbnails are reused by version', async () => {
+    const out = join(root, 'again', 'report.html');
+    const report = () => writeReport({ target: 'gs://out-bucket', out, gcs: async () => store });
+    await report();
+    server.requests.length = 0;
+    const again = await report();
+    const downloads = server.requests
+      .filter((r) => r.query.alt === 'media')
+      .map((r) => decodeURIComponent(r.path))
+      .filter((path) => !path.endsWith('.json'));
+    // Only the input that is not an image is read again (it never gets a thumbnail).
+    expect(downloads).toEqual(['/storage/v1/b/drop-bucket/o/shots/fake.jpg']);
+    expect(again.totals.images).toBe(fixture.summary.succeeded);
+  });
+
   it('through the CLI (STORAGE_EMULATOR_HOST), a prefix holds only its own records', async () => {
     const cli = capture();
     const out = join(root, 'shots.html');
