@@ -2,6 +2,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { COMMANDS } from '../../infra/cli/commands/index.ts';
 import { runCli } from '../support/cli-process.ts';
 import { writeDrop } from '../support/pipeline-harness.ts';
 
@@ -78,5 +79,15 @@ describe('bananaflow help and usage errors (real process)', () => {
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('missing <sidecar-or-folder>');
     expect(result.stderr).toContain('bananaflow validate --help');
+  });
+
+  it('docs/cli.md documents every command and every flag', async () => {
+    const doc = await readFile(new URL('../../docs/cli.md', import.meta.url), 'utf8');
+    for (const command of COMMANDS) {
+      expect(doc, command.name).toContain(`### \`bananaflow ${command.name}\``);
+      for (const flag of Object.keys(command.options)) {
+        expect(doc, `${command.name} --${flag}`).toMatch(new RegExp(`--${flag}\\b`));
+      }
+    }
   });
 });
