@@ -97,10 +97,10 @@ async function run(input: CommandInput): Promise<number> {
       ...(concurrency ? { concurrency } : {}),
       ...(maxAttempts ? { maxAttempts } : {}),
       ...(maxUsd !== undefined ? { maxUsd } : {}),
-      onPlanned: (plan) => {
+      onPlanned: (plan, todo) => {
         if (json) return;
         say(
-          `Planned ${plural(plan.jobs.length, 'job')} from ${plural(plan.sidecars.length, 'sidecar')}; estimated ${usd(plan.estimatedCostUsd)} (price table ${catalog.priceTableVersion}).`,
+          `Planned ${plural(plan.jobs.length, 'job')} from ${plural(plan.sidecars.length, 'sidecar')}: ${todo.finished} done, ${todo.toRun.length} to run, estimated ${usd(todo.estimatedCostUsd)} (price table ${catalog.priceTableVersion}).`,
         );
         for (const line of problemLines(plan)) say(line);
         for (const line of warningLines(plan)) say(line);
