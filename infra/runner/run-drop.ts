@@ -21,6 +21,8 @@ import {
   clearRerunnableFailures,
   earlierFailure,
   RunBudget,
+  type WorkToDo,
+  workStillToDo,
 } from '../../shared/pipeline/run-policy.ts';
 import { writeErrorRecord } from '../../shared/pipeline/write-records.ts';
 import type { Job } from '../../shared/planning/job.ts';
@@ -77,7 +79,8 @@ export interface RunDropOptions {
   /** Refuse to start when the estimate exceeds this; stop starting jobs once spending would. */
   maxUsd?: number;
   runId?: string;
-  onPlanned?: (plan: DropPlan) => void;
+  /** The plan and what of it is still to do (finished jobs are not run or counted again). */
+  onPlanned?: (plan: DropPlan, todo: WorkToDo) => void;
   onJobDone?: (row: SummaryRow, progress: RunProgress) => void;
   /** Batch tier: the state of every batch job still waited for, at each poll. */
   onBatchProgress?: ((batches: BatchProgress[]) => void) | undefined;
@@ -159,9 +162,11 @@ export async function runDrop(options: RunDropOptions): Promise<RunSummary> {
   const runId = options.runId ?? newRunId(startedAt);
   const local = localPipeline(options);
   const plan = await planLocalDrop(local, options, runId);
-  options.onPlanned?.(plan);
+  const todo = await workStillToDo(local.store, plan.jobs);
+  options.onPlanned?.(plan, todo);
   const budget = new RunBudget(options.maxUsd);
-  const refused = budget.refusal(plan.estimatedCostUsd);
+  // Like `terraform plan`: the cap covers only work still to do; a finished drop passes any cap.
+  const refused = budget.refusal(todo.estimatedCostUsd);
   const queue = new MemoryJobQueue({
     concurrency: options.concurrency ?? 4,
     maxAttempts: options.maxAttempts ?? 5,
@@ -178,7 +183,8 @@ export async function runDrop(options: RunDropOptions): Promise<RunSummary> {
   }
   if (!refused) {
     const worker = localWorkerDeps(options, local, queue);
-    const runner = { worker, queue, budget, tally, log: options.log };
+    const toRun = new Set(todo.toRun.map((j) => j.jobId));
+    const runner = { worker, queue, budget, tally, log: options.log, toRun };
     await Promise.all([
       runJobs(
         runner,
@@ -258,6 +264,8 @@ interface JobRunner {
   worker: WorkerDeps;
   queue: MemoryJobQueue;
   budget: RunBudget;
+  /** Ids of the jobs still to do: only they reserve part of the budget. */
+  toRun: ReadonlySet<string>;
   tally: RunTally;
   log: Logger;
 }
@@ -284,7 +292,9 @@ async function runJobs(runner: JobRunner, jobs: readonly Job[]): Promise<void> {
 /** One delivery on the worker path: the run's budget first, then the worker use case. */
 async function deliverJob(runner: JobRunner, delivery: JobDelivery): Promise<void> {
   const job = delivery.job as Job;
-  const notStarted = runner.budget.admit(job, delivery.attempt);
+  const notStarted = runner.toRun.has(job.jobId)
+    ? runner.budget.admit(job, delivery.attempt)
+    : undefined;
   if (notStarted) {
     const record = await writeErrorRecord(runner.worker, job, notStarted, delivery.attempt);
     runner.tally.finish(job, { status: 'failed', record, recordUri: '' });

@@ -81,6 +81,31 @@ const RERUNNABLE: ReadonlySet<string> = new Set([
   'MODEL_BILLING',
 ]);
 
+/** What of a plan is still to do, like `terraform plan`: the estimate and the cap cover only this. */
+export interface WorkToDo {
+  /** Jobs with no record yet, or whose earlier failure a rerun retries. */
+  toRun: Job[];
+  /** Jobs an earlier run finished (a metadata record, or a failure that stays failed). */
+  finished: number;
+  estimatedCostUsd: number;
+}
+
+/** Sorts a plan's jobs into finished and still to run, from the records in the output. */
+export async function workStillToDo(store: ObjectStore, jobs: readonly Job[]): Promise<WorkToDo> {
+  const toRun: Job[] = [];
+  for (const job of jobs) {
+    const names = outputNames(job.output.base, job.output.format);
+    if (await store.stat(job.output.bucket, names.metadata)) continue;
+    const earlier = await earlierFailure(store, job);
+    if (!earlier || isRerunnable(earlier)) toRun.push(job);
+  }
+  return {
+    toRun,
+    finished: jobs.length - toRun.length,
+    estimatedCostUsd: toRun.reduce((sum, j) => sum + j.estimatedCostUsd, 0),
+  };
+}
+
 /**
  * Removes the error records of rerunnable failures so their jobs run again; returns how many.
  * What earlier attempts were billed stays in the job's state and is added to the new record.

@@ -12,7 +12,7 @@ import {
 } from '../command.ts';
 import { imageModelForEnv } from '../image-model-for-env.ts';
 import { progressReporter } from '../progress-bar.ts';
-import { batchReporter, estimateLine, problemLines, summaryText, warningLines } from '../render.ts';
+import { batchReporter, problemLines, summaryText, usd, warningLines } from '../render.ts';
 import { reportAfterRun } from '../report-command.ts';
 import { requireFolder } from './require-folder.ts';
 
@@ -117,10 +117,10 @@ async function run(input: CommandInput): Promise<number> {
       ...(concurrency ? { concurrency } : {}),
       ...(maxAttempts ? { maxAttempts } : {}),
       ...(maxUsd !== undefined ? { maxUsd } : {}),
-      onPlanned: (plan) => {
+      onPlanned: (plan, todo) => {
         if (json) return;
         say(
-          `Planned ${plural(plan.jobs.length, 'job')} from ${plural(plan.sidecars.length, 'sidecar')}; ${estimateLine(plan, catalog)}`,
+          `Planned ${plural(plan.jobs.length, 'job')} from ${plural(plan.sidecars.length, 'sidecar')}: ${todo.finished} done, ${todo.toRun.length} to run, estimated ${usd(todo.estimatedCostUsd)} (price table ${catalog.priceTableVersion}).`,
         );
         for (const line of problemLines(plan)) say(line);
         for (const line of warningLines(plan)) say(line);
