@@ -21,7 +21,8 @@ async function centre(bytes: Buffer, page: number, left?: number, top?: number) 
   return { r: data[0] ?? 0, g: data[1] ?? 0, b: data[2] ?? 0 };
 }
 
-const near = (actual: { r: number; g: number; b: number }, expected: typeof RED) =>
+type Rgb = { r: number; g: number; b: number };
+const near = (actual: Rgb, expected: Rgb) =>
   Math.abs(actual.r - expected.r) +
     Math.abs(actual.g - expected.g) +
     Math.abs(actual.b - expected.b) <
