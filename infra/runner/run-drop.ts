@@ -20,6 +20,7 @@ import {
   workStillToDo,
 } from '../../shared/pipeline/run-policy.ts';
 import { writeErrorRecord } from '../../shared/pipeline/write-records.ts';
+import { chainStarts } from '../../shared/planning/frame-jobs.ts';
 import type { Job } from '../../shared/planning/job.ts';
 import type { ImageModel } from '../../shared/ports/image-model.ts';
 import type { JobDelivery } from '../../shared/ports/job-queue.ts';
@@ -251,7 +252,8 @@ async function runJobs(runner: JobRunner, jobs: readonly Job[]): Promise<void> {
       }
     },
   );
-  await queue.publishJobs(jobs);
+  // A keyframe sequence starts with its first frame; each finished frame publishes the next.
+  await queue.publishJobs(chainStarts(jobs));
   await queue.drain();
   reportUndeliverable(runner);
 }
