@@ -32,7 +32,9 @@ export function planTable(plan: DropPlan): string {
       job.mode,
       job.model,
       String(job.inputs.length),
-      String(job.turns.length),
+      job.sequence
+        ? `frame ${job.sequence.frame}/${job.sequence.plan.length}`
+        : String(job.turns.length),
       `${job.output.base}.${OUTPUT_EXTENSIONS[job.output.format]}`,
       usd(job.estimatedCostUsd),
     ]);
@@ -70,12 +72,20 @@ export function sidecarLines(plan: DropPlan): string[] {
   });
 }
 
+/** "  walk: frame 2 of 3" for a keyframe's row; nothing for other jobs. */
+export function frameOf(row: SummaryRow): string {
+  return row.frame === undefined ? '' : `  ${row.sequence}: frame ${row.frame} of ${row.frames}`;
+}
+
 export function summaryText(summary: RunSummary): string {
   const rows = [
     ['jobs', String(summary.jobs)],
     ['succeeded', String(summary.succeeded)],
     ['already done (earlier run)', String(summary.alreadyDone)],
     ['failed', String(summary.failed)],
+    ...(summary.notRun > 0
+      ? [['not run (an earlier frame of the sequence failed)', String(summary.notRun)]]
+      : []),
     ...Object.entries(summary.failedByCode).map(([code, n]) => [`  ${code}`, String(n)]),
     ...failedEarlier(summary),
     ...(summary.retriedFromEarlierRuns > 0

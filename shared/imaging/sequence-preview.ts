@@ -45,6 +45,19 @@ async function sameSize(
   return { frames: resized, width, height };
 }
 
+/** A frame scaled down to the preview size (never up), as PNG: what the previews are made from. */
+export async function frameThumbnail(
+  bytes: Buffer,
+  longEdgePx = PREVIEW_LONG_EDGE_PX,
+): Promise<Buffer> {
+  const sharp = await loadSharp();
+  return sharp(bytes)
+    .autoOrient()
+    .resize(longEdgePx, longEdgePx, { fit: 'inside', withoutEnlargement: true })
+    .png()
+    .toBuffer();
+}
+
 /** An endlessly looping animation of the frames at `fps` frames per second. */
 export async function animatedPreview(
   frames: readonly Buffer[],
