@@ -87,7 +87,10 @@ describe.skipIf(!available.ok)('keyframes on the emulator stack', () => {
     const calls = stack.standIn?.stats().calls ?? [];
     for (const prompt of frames) {
       // Killed only after each record: nothing is asked twice.
-      expect(calls.filter((c) => c.prompt === prompt), prompt).toHaveLength(1);
+      expect(
+        calls.filter((c) => c.prompt === prompt),
+        prompt,
+      ).toHaveLength(1);
     }
     await wait('a result event for every frame', async () =>
       records.every((r) => stack.results().some((e) => e.jobId === r.jobId)) ? true : undefined,
