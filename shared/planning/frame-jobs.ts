@@ -73,9 +73,17 @@ export function sequenceFileNames(sequence: Pick<Sequence, 'id' | 'folder'>) {
   };
 }
 
-/** Only the first frame of each sequence is published at planning; the rest follow it. */
+/**
+ * What to publish of planned jobs: every job, except that a sequence starts with its lowest frame
+ * among them (frame 1 when freshly planned); the frames after it follow it, published by the worker.
+ */
 export function chainStarts(jobs: readonly Job[]): Job[] {
-  return jobs.filter((job) => (job.sequence?.frame ?? 1) === 1);
+  const lowest = new Map<string, number>();
+  for (const { sequence } of jobs) {
+    if (sequence)
+      lowest.set(sequence.id, Math.min(lowest.get(sequence.id) ?? sequence.frame, sequence.frame));
+  }
+  return jobs.filter((job) => !job.sequence || lowest.get(job.sequence.id) === job.sequence.frame);
 }
 
 /**

@@ -69,6 +69,8 @@ describe('planning a keyframe sequence', () => {
       `${jobs[1]?.output.base}.png`,
     ]);
     expect(chainStarts(jobs)).toEqual([jobs[0]]);
+    // Of the frames still to do (a backfill), a sequence starts at the lowest one.
+    expect(chainStarts(jobs.slice(1))).toEqual([jobs[1]]);
   });
 
   it('gives frame k+1 the job the planner planned for it, from frame k alone (what the worker publishes)', () => {
