@@ -1,7 +1,7 @@
 import type { DropPlan } from '../../shared/pipeline/plan-drop.ts';
 import { OUTPUT_EXTENSIONS } from '../../shared/sidecar/sidecar-schema.ts';
 import { plural } from '../../shared/text/plural.ts';
-import type { RunSummary } from '../runner/run-drop.ts';
+import type { RunSummary, SummaryRow } from '../runner/run-drop.ts';
 
 /** Text output of the CLI: plans, problems and summaries as tables and lines. */
 
