@@ -1,6 +1,6 @@
 import type { RunProgress, SummaryRow } from '../runner/run-drop.ts';
 import type { TextSink } from './cli-io.ts';
-import { usd } from './render.ts';
+import { frameOf, usd } from './render.ts';
 
 /** `45s`, `3m05s`, `1h02m`. */
 export function duration(ms: number): string {
@@ -73,7 +73,7 @@ export function progressReporter(stream: TextSink, options: { now?: () => number
   };
   return {
     update(row: SummaryRow, p: RunProgress) {
-      if (row.status !== 'already-done' && !row.fromEarlierRun) ran++;
+      if (row.status !== 'already-done' && row.status !== 'not-run' && !row.fromEarlierRun) ran++;
       last = { ...p };
       if (!tty) {
         const what =
@@ -81,7 +81,7 @@ export function progressReporter(stream: TextSink, options: { now?: () => number
             ? `failed ${row.errorCode}${row.fromEarlierRun ? ' (earlier run)' : ''}`
             : row.status;
         stream.write(
-          `[${p.done}/${p.total}] ${row.jobId.slice(0, 8)} ${what} ${usd(row.costUsd)}  ${row.output ?? row.record}\n`,
+          `[${p.done}/${p.total}] ${row.jobId.slice(0, 8)} ${what} ${usd(row.costUsd)}${frameOf(row)}  ${row.output ?? row.record}\n`,
         );
         return;
       }

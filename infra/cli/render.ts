@@ -4,7 +4,7 @@ import type { DropPlan } from '../../shared/pipeline/plan-drop.ts';
 import type { BatchProgress } from '../../shared/pipeline/run-batch.ts';
 import { OUTPUT_EXTENSIONS } from '../../shared/sidecar/sidecar-schema.ts';
 import { plural } from '../../shared/text/plural.ts';
-import type { RunSummary } from '../runner/run-drop.ts';
+import type { RunSummary, SummaryRow } from '../runner/run-drop.ts';
 
 /** Text output of the CLI: plans, problems and summaries as tables and lines. */
 
@@ -36,7 +36,9 @@ export function planTable(plan: DropPlan): string {
       job.model,
       job.tier ?? 'standard',
       String(job.inputs.length),
-      String(job.turns.length),
+      job.sequence
+        ? `frame ${job.sequence.frame}/${job.sequence.plan.length}`
+        : String(job.turns.length),
       `${job.output.base}.${OUTPUT_EXTENSIONS[job.output.format]}`,
       usd(job.estimatedCostUsd),
     ]);
@@ -108,12 +110,20 @@ export function sidecarLines(plan: DropPlan): string[] {
   });
 }
 
+/** "  walk: frame 2 of 3" for a keyframe's row; nothing for other jobs. */
+export function frameOf(row: SummaryRow): string {
+  return row.frame === undefined ? '' : `  ${row.sequence}: frame ${row.frame} of ${row.frames}`;
+}
+
 export function summaryText(summary: RunSummary): string {
   const rows = [
     ['jobs', String(summary.jobs)],
     ['succeeded', String(summary.succeeded)],
     ['already done (earlier run)', String(summary.alreadyDone)],
     ['failed', String(summary.failed)],
+    ...(summary.notRun > 0
+      ? [['not run (an earlier frame of the sequence failed)', String(summary.notRun)]]
+      : []),
     ...Object.entries(summary.failedByCode).map(([code, n]) => [`  ${code}`, String(n)]),
     ...failedEarlier(summary),
     ...(summary.retriedFromEarlierRuns > 0

@@ -24,8 +24,11 @@ import {
   type WorkToDo,
   workStillToDo,
 } from '../../shared/pipeline/run-policy.ts';
+import { sequenceStarts } from '../../shared/pipeline/sequence-resume.ts';
 import { writeErrorRecord } from '../../shared/pipeline/write-records.ts';
+import { sequenceFileNames } from '../../shared/planning/frame-jobs.ts';
 import type { Job } from '../../shared/planning/job.ts';
+import { outputNames } from '../../shared/planning/output-names.ts';
 import type { BatchImageModel } from '../../shared/ports/batch-image-model.ts';
 import type { ImageModel } from '../../shared/ports/image-model.ts';
 import type { JobDelivery } from '../../shared/ports/job-queue.ts';
@@ -37,6 +40,7 @@ import { buildPlannerDeps } from '../../shared/wiring/planner-deps.ts';
 import { buildWorkerDeps } from '../../shared/wiring/worker-deps.ts';
 import {
   buildSummary,
+  frameColumns,
   type RunProgress,
   type RunSummary,
   RunTally,
@@ -284,9 +288,23 @@ async function runJobs(runner: JobRunner, jobs: readonly Job[]): Promise<void> {
       }
     },
   );
-  await queue.publishJobs(jobs);
+  // A keyframe sequence starts at its first missing frame; each finished frame publishes the next.
+  const sequences = await sequenceStarts(worker.store, jobs);
+  for (const job of sequences.done) runner.tally.finish(job, alreadyDone(worker, job));
+  await queue.publishJobs(sequences.start);
   await queue.drain();
   reportUndeliverable(runner);
+  runner.tally.finishUnreached(jobs, (job) =>
+    job.sequence
+      ? worker.uriOf(job.output.bucket, sequenceFileNames(job.sequence).summary)
+      : '(none)',
+  );
+}
+
+/** A frame an earlier run finished (its metadata record exists): not delivered again. */
+function alreadyDone(worker: WorkerDeps, job: Job): RunJobResult {
+  const record = outputNames(job.output.base, job.output.format).metadata;
+  return { status: 'duplicate', recordUri: worker.uriOf(job.output.bucket, record) };
 }
 
 /** One delivery on the worker path: the run's budget first, then the worker use case. */
@@ -324,6 +342,7 @@ async function finishDuplicate(runner: JobRunner, job: Job, result: RunJobResult
     record: result.recordUri,
     ...tokenColumns(undefined),
     costUsd: 0,
+    ...frameColumns(job),
   });
 }
 

@@ -16,7 +16,8 @@ export interface RunProgress {
 
 export interface SummaryRow {
   jobId: string;
-  status: 'succeeded' | 'failed' | 'already-done';
+  /** `not-run`: a keyframe after a frame that failed (the chain stopped there). */
+  status: 'succeeded' | 'failed' | 'already-done' | 'not-run';
   mode: Job['mode'];
   model: string;
   errorCode?: ErrorCode;
@@ -29,6 +30,10 @@ export interface SummaryRow {
   thoughtsTokens: number;
   totalTokens: number;
   costUsd: number;
+  /** A keyframe: frame `frame` of `frames` of the sequence named `sequence`. */
+  sequence?: string;
+  frame?: number;
+  frames?: number;
 }
 
 export interface RunSummary {
@@ -43,6 +48,8 @@ export interface RunSummary {
   succeeded: number;
   failed: number;
   alreadyDone: number;
+  /** Keyframes not run because an earlier frame of their sequence failed. */
+  notRun: number;
   /** Failed jobs of earlier runs that this run tried again (dead-lettered, or not started). */
   retriedFromEarlierRuns: number;
   failedByCode: Partial<Record<ErrorCode, number>>;
@@ -75,7 +82,7 @@ export class RunTally {
     this.rows.push(row);
     this.progress.done++;
     if (row.status === 'failed') this.progress.failed++;
-    else this.progress.succeeded++;
+    else if (row.status !== 'not-run') this.progress.succeeded++;
     this.progress.costUsd += row.costUsd;
     this.onJobDone?.(row, this.progress);
   }
@@ -83,6 +90,35 @@ export class RunTally {
   finish(job: Job, result: RunJobResult): void {
     this.add(summaryRow(job, result));
   }
+
+  /**
+   * After the queue drained: a planned keyframe with no row was never published, because a frame
+   * before it failed. It is reported as not run, never dropped.
+   */
+  finishUnreached(jobs: readonly Job[], recordOf: (job: Job) => string): void {
+    const seen = new Set(this.rows.map((r) => r.jobId));
+    for (const job of jobs) {
+      if (seen.has(job.jobId) || !job.sequence) continue;
+      this.add({
+        jobId: job.jobId,
+        status: 'not-run',
+        mode: job.mode,
+        model: job.model,
+        record: recordOf(job),
+        ...tokenColumns(undefined),
+        costUsd: 0,
+        ...frameColumns(job),
+      });
+    }
+  }
+}
+
+/** The frame columns of a keyframe's row (none for other jobs). */
+export function frameColumns(job: Job): Pick<SummaryRow, 'sequence' | 'frame' | 'frames'> {
+  const sequence = job.sequence;
+  return sequence
+    ? { sequence: sequence.name, frame: sequence.frame, frames: sequence.plan.length }
+    : {};
 }
 
 export function tokenColumns(usage: Usage | undefined) {
@@ -95,7 +131,13 @@ export function tokenColumns(usage: Usage | undefined) {
 }
 
 function summaryRow(job: Job, result: RunJobResult): SummaryRow {
-  const base = { jobId: job.jobId, mode: job.mode, model: job.model, record: result.recordUri };
+  const base = {
+    jobId: job.jobId,
+    mode: job.mode,
+    model: job.model,
+    record: result.recordUri,
+    ...frameColumns(job),
+  };
   if (result.status === 'duplicate') {
     return { ...base, status: 'already-done', ...tokenColumns(undefined), costUsd: 0 };
   }
@@ -148,6 +190,7 @@ export function buildSummary(facts: SummaryFacts, rows: SummaryRow[]): RunSummar
     succeeded: count('succeeded'),
     failed: count('failed'),
     alreadyDone: count('already-done'),
+    notRun: count('not-run'),
     retriedFromEarlierRuns: facts.retried,
     failedByCode: failedByCode(rows),
     sidecarProblems: plan.sidecars.flatMap((s) =>

@@ -1,3 +1,4 @@
+import { chainStarts } from '../planning/frame-jobs.ts';
 import type { Job } from '../planning/job.ts';
 import { outputNames } from '../planning/output-names.ts';
 import type { JobQueue } from '../ports/job-queue.ts';
@@ -61,7 +62,8 @@ export async function backfill(
     return result;
   }
   if (options.dryRun) return result;
-  await deps.queue.publishJobs(result.jobs);
+  // A keyframe sequence starts at its first frame here; the worker publishes the frames after it.
+  await deps.queue.publishJobs(chainStarts(result.jobs));
   result.published = result.jobs.length;
   // After publishing: a crash in between publishes again next time, which the worker absorbs.
   for (const sidecar of fresh) {

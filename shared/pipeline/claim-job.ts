@@ -2,6 +2,7 @@ import { BananaError } from '../errors.ts';
 import { modelTimeoutFor } from '../ports/worker-deps.ts';
 import { announceIfMissed } from './announce-result.ts';
 import type { JobRun, RunJobResult } from './job-run.ts';
+import { chainIfMissed } from './sequence-chain.ts';
 
 /**
  * Already finished by an earlier delivery (its metadata or error record exists): nothing to do,
@@ -16,6 +17,7 @@ export async function findFinished(run: JobRun): Promise<RunJobResult | undefine
   if (!record) return undefined;
   run.log.info('duplicate delivery of a finished job: skipped', { record: record.name });
   await announceIfMissed({ ...deps, log: run.log }, bucket, run.job.jobId, record.name);
+  await chainIfMissed({ ...deps, log: run.log }, run.job, record.name);
   return { status: 'duplicate', recordUri: deps.uriOf(bucket, record.name) };
 }
 

@@ -1,4 +1,5 @@
 import { posix } from 'node:path';
+import { chainStarts } from '../planning/frame-jobs.ts';
 import type { JobQueue } from '../ports/job-queue.ts';
 import {
   classifyDropFile,
@@ -152,7 +153,8 @@ export async function ingestUpload(
     plans.push(plan);
     if (plan.waitingFor.includes(object.name)) stillWaiting.add(plan.sidecar);
   }
-  const jobs = plans.flatMap((p) => p.jobs);
+  // A keyframe sequence starts with its first frame; the worker publishes each next one.
+  const jobs = chainStarts(plans.flatMap((p) => p.jobs));
   await deps.queue.publishJobs(jobs);
   // After publishing: `bananaflow status` counts a drop's jobs from these records.
   for (const plan of plans) {
@@ -171,7 +173,7 @@ export async function ingestUpload(
     published: jobs.length,
     sidecars: plans.map((p) => p.sidecar),
     problems: plans.reduce((n, p) => n + p.problems.length, 0),
-    estimatedCostUsd: jobs.reduce((s, j) => s + j.estimatedCostUsd, 0),
+    estimatedCostUsd: plans.reduce((s, p) => s + p.estimatedCostUsd, 0),
     ...(waitingFor.length > 0 ? { waitingFor } : {}),
   });
   return { status: 'planned', published: jobs.length, plans, waitingFor };

@@ -22,6 +22,8 @@ import { PIPELINE_PREFIX } from '../sidecar/drop-files.ts';
  *   billed-usage.json  usage billed by failed attempts (e.g. a refinement that failed at step 2)
  *   deliveries/<messageId>.<n>  one empty marker per delivery of a message (see `countDelivery`)
  *   announced          empty; the result event was accepted by the queue (see announce-result.ts)
+ *   chained            empty; a sequence frame's next step is done: the next frame published, or
+ *                      the sequence's files written (see sequence-chain.ts)
  * This is what makes the pipeline pay once: the model is only called by the holder of a live claim,
  * and never again once its answer is persisted.
  */
@@ -193,6 +195,20 @@ export class JobState {
 
   async wasAnnounced(): Promise<boolean> {
     return (await this.store.stat(this.bucket, stateName(this.jobId, 'announced'))) !== undefined;
+  }
+
+  /** Notes that a sequence frame's next step (next frame published, or sequence files) is done. */
+  async markChained(): Promise<void> {
+    await this.writeIfAbsent('chained', Buffer.alloc(0), 'application/octet-stream');
+  }
+
+  /** For a frame run again after a failure (local reruns): its next result chains anew. */
+  async forgetChained(): Promise<void> {
+    await this.store.delete(this.bucket, stateName(this.jobId, 'chained'));
+  }
+
+  async wasChained(): Promise<boolean> {
+    return (await this.store.stat(this.bucket, stateName(this.jobId, 'chained'))) !== undefined;
   }
 
   /** Keeps a refinement's progress (only the claim holder writes it). */

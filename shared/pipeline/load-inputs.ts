@@ -1,22 +1,29 @@
 import type { ModelInfo } from '../catalog/model-catalog.ts';
 import { BananaError, toBananaError } from '../errors.ts';
 import { type PreparedInput, prepareInput } from '../imaging/prepare-input.ts';
-import type { Job } from '../planning/job.ts';
+import { previousFrameName } from '../planning/frame-jobs.ts';
+import type { Job, ObjectRef } from '../planning/job.ts';
 import type { WorkerDeps } from '../ports/worker-deps.ts';
+import type { InputRole } from './records.ts';
 
 /** A job's input as read from the store and prepared for the model. */
 export interface LoadedInput {
-  ref: Job['inputs'][number];
+  ref: ObjectRef & { role: InputRole };
   prepared: PreparedInput;
 }
 
-/** Reads and prepares every input; an input's error names the sidecar field that named it. */
+/**
+ * Reads and prepares every input; an input's error names the sidecar field that named it. A
+ * sequence's frame after the first starts from the frame before, sent ahead of the references.
+ */
 export async function loadInputs(
   deps: WorkerDeps,
   job: Job,
   model: ModelInfo,
 ): Promise<LoadedInput[]> {
-  const loaded = [];
+  const loaded: LoadedInput[] = [];
+  const previous = await loadPreviousFrame(deps, job, model);
+  if (previous) loaded.push(previous);
   for (const [index, ref] of job.inputs.entries()) {
     try {
       loaded.push({ ref, prepared: await loadInput(deps, ref, model) });
@@ -52,18 +59,49 @@ function naming(error: BananaError, job: Job, index: number): BananaError {
   });
 }
 
+/**
+ * Frame k-1's output, from the output bucket. It has no planned generation (it did not exist at
+ * planning), but outputs are written create-only, so its name is one image for good.
+ */
+async function loadPreviousFrame(
+  deps: WorkerDeps,
+  job: Job,
+  model: ModelInfo,
+): Promise<LoadedInput | undefined> {
+  const name = previousFrameName(job);
+  if (!name) return undefined;
+  const bucket = job.output.bucket;
+  let read: { bytes: Buffer; info: { generation: string } };
+  try {
+    read = await deps.store.read(bucket, name, { maxBytes: deps.limits.maxInputBytes });
+  } catch (error) {
+    if (toBananaError(error).code !== 'STORAGE_NOT_FOUND') throw error;
+    throw new BananaError({
+      code: 'INPUT_MISSING',
+      message: `${name}, the frame before frame ${job.sequence?.frame} of "${job.sequence?.name}", does not exist.`,
+      fix: 'The earlier frame was deleted from the output; upload the manifest again to plan the sequence anew.',
+      details: { file: name, sidecar: job.sidecar.name },
+    });
+  }
+  const ref = { bucket, name, generation: read.info.generation, role: 'previous-frame' as const };
+  return { ref, prepared: await prepare(read.bytes, name, deps, model) };
+}
+
+function prepare(bytes: Buffer, name: string, deps: WorkerDeps, model: ModelInfo) {
+  return prepareInput(bytes, {
+    name,
+    maxPixels: deps.limits.maxInputPixels,
+    longEdgePx: model.inputLongEdgePx,
+    acceptedMimeTypes: model.inputMimeTypes,
+  });
+}
+
 async function loadInput(
   deps: WorkerDeps,
   ref: Job['inputs'][number],
   model: ModelInfo,
 ): Promise<PreparedInput> {
-  const bytes = await readInput(deps, ref);
-  return prepareInput(bytes, {
-    name: ref.name,
-    maxPixels: deps.limits.maxInputPixels,
-    longEdgePx: model.inputLongEdgePx,
-    acceptedMimeTypes: model.inputMimeTypes,
-  });
+  return prepare(await readInput(deps, ref), ref.name, deps, model);
 }
 
 /** The exact generation the job was planned with, within the input size limit. */

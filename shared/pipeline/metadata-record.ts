@@ -2,6 +2,7 @@ import type { Usage } from '../catalog/cost.ts';
 import type { WorkerDeps } from '../ports/worker-deps.ts';
 import type { Billed } from './billing-ledger.ts';
 import type { WrittenOutput } from './encode-and-write.ts';
+import { frameRecordFields } from './frame-record.ts';
 import type { JobRun } from './job-run.ts';
 import type { LoadedInput } from './load-inputs.ts';
 import type { ModelAnswer } from './model-answer.ts';
@@ -65,6 +66,7 @@ export function buildMetadataRecord(run: JobRun, facts: SuccessFacts): MetadataR
     ...(outcome.finishReason ? { finishReason: outcome.finishReason } : {}),
     ...(outcome.text ? { modelText: outcome.text } : {}),
     tags: job.tags,
+    ...frameRecordFields(job, deps.uriOf),
     watermark: WATERMARK_NOTE,
   };
 }

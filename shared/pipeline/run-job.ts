@@ -15,6 +15,7 @@ import {
 import { loadInputs } from './load-inputs.ts';
 import { buildMetadataRecord } from './metadata-record.ts';
 import { getModelAnswer } from './model-answer.ts';
+import { continueSequence } from './sequence-chain.ts';
 import { writeErrorRecord, writeMetadataRecord } from './write-records.ts';
 
 export type { HeldResult, RunJobResult } from './job-run.ts';
@@ -69,6 +70,9 @@ async function runClaimedJob(run: JobRun): Promise<RunJobResult | HeldResult> {
     output: record.output.uri,
     modelMs: answer.outcome.modelMs,
   });
+  run.deps.failpoint?.('recorded');
+  // A keyframe: publish the next frame, or finish the sequence.
+  await continueSequence(run.deps, run.job);
   return { status: 'succeeded', record, recordUri };
 }
 

@@ -119,8 +119,10 @@ export async function clearRerunnableFailures(
     const earlier = await earlierFailure(store, job);
     if (!earlier || !isRerunnable(earlier)) continue;
     await store.delete(job.output.bucket, outputNames(job.output.base, job.output.format).error);
-    // Its next result is a new one, to be announced again.
-    await new JobState(store, job.output.bucket, job.jobId).forgetAnnounced();
+    // Its next result is a new one, to be announced again (and, for a frame, chained again).
+    const state = new JobState(store, job.output.bucket, job.jobId);
+    await state.forgetAnnounced();
+    await state.forgetChained();
     cleared++;
   }
   return cleared;

@@ -1,5 +1,5 @@
 import type { BananaError } from '../errors.ts';
-import { serializeError } from '../errors.ts';
+import { type SerializedError, serializeError } from '../errors.ts';
 import type { Job } from '../planning/job.ts';
 import { outputNames } from '../planning/output-names.ts';
 import { writeIfAbsent } from '../ports/object-store.ts';
@@ -7,8 +7,10 @@ import type { RecordDeps, WorkerDeps } from '../ports/worker-deps.ts';
 import { OUTPUT_TAG } from '../sidecar/drop-files.ts';
 import { announceResult, eventFromRecord } from './announce-result.ts';
 import type { Billed } from './billing-ledger.ts';
+import { frameLabel, frameRecordFields } from './frame-record.ts';
 import type { ErrorRecord, MetadataRecord } from './records.ts';
 import { toJsonBytes } from './records.ts';
+import { stopSequence } from './sequence-summary.ts';
 
 /**
  * Writing what a job leaves behind. Kept apart from run-job.ts so that the dead-letter function,
@@ -46,7 +48,10 @@ export async function writeMetadataRecord(
   return recordUri;
 }
 
-/** Writes the job's error record (create-only) and announces the failure. */
+/**
+ * Writes the job's error record (create-only) and announces the failure. A keyframe's failure
+ * stops its sequence: no later frame is published, and `sequence.<id>.json` names the frame.
+ */
 export async function writeErrorRecord(
   deps: RecordDeps,
   job: Job,
@@ -65,7 +70,7 @@ export async function writeErrorRecord(
     ...(typeof failure.details.file === 'string' ? { file: failure.details.file } : {}),
     sidecar: deps.uriOf(job.sidecar.bucket, job.sidecar.name),
     ...(typeof failure.details.field === 'string' ? { field: failure.details.field } : {}),
-    error: serializeError(failure),
+    error: withFrame(serializeError(failure), job),
     mode: job.mode,
     model: job.model,
     ...(job.tier ? { tier: job.tier } : {}),
@@ -80,10 +85,12 @@ export async function writeErrorRecord(
     ...(job.warnings ? { warnings: job.warnings } : {}),
     attempts,
     tags: job.tags,
+    ...frameRecordFields(job, deps.uriOf),
     at: deps.now().toISOString(),
   };
   await writeOutput(deps, job.output.bucket, names.error, toJsonBytes(record), 'application/json');
   await announceEvent(deps, job.output.bucket, record, deps.uriOf(job.output.bucket, names.error));
+  await stopSequence(deps, job);
   deps.log.warn('job failed', {
     jobId: job.jobId,
     runId: job.runId,
@@ -102,4 +109,10 @@ async function announceEvent(
 ): Promise<void> {
   const event = eventFromRecord(record, recordUri);
   if (event) await announceResult(deps, bucket, event);
+}
+
+/** A keyframe's failure says which frame failed, in its message too. */
+function withFrame(error: SerializedError, job: Job): SerializedError {
+  const label = frameLabel(job);
+  return label ? { ...error, message: `${error.message} (${label})` } : error;
 }

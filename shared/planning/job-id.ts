@@ -23,3 +23,25 @@ export function jobIdFor(parts: {
   ]);
   return createHash('sha256').update(canonical).digest('hex').slice(0, 20);
 }
+
+/** A keyframe sequence's identity: like a job's, without variant (a sequence has none). */
+export function sequenceIdFor(parts: {
+  sidecar: ObjectRef;
+  inputs: readonly ObjectRef[];
+  jobIndex: number;
+}): string {
+  const canonical = JSON.stringify([
+    1,
+    'sequence',
+    objectKey(parts.sidecar),
+    parts.inputs.map(objectKey),
+    parts.jobIndex,
+  ]);
+  return createHash('sha256').update(canonical).digest('hex').slice(0, 20);
+}
+
+/** Frame k's job id: the sequence's identity and k, so every frame's id is known at planning. */
+export function frameJobIdFor(sequenceId: string, frame: number): string {
+  const canonical = JSON.stringify([1, 'frame', sequenceId, frame]);
+  return createHash('sha256').update(canonical).digest('hex').slice(0, 20);
+}

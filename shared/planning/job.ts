@@ -15,6 +15,35 @@ export const objectRefSchema = z.strictObject({
 });
 export type ObjectRef = z.infer<typeof objectRefSchema>;
 
+/** One planned frame of a keyframe sequence, as every frame's job carries it. */
+export const framePlanSchema = z.strictObject({
+  prompt: z.string().min(1),
+  estimatedCostUsd: z.number().nonnegative(),
+  maxCostUsd: z.number().positive().optional(),
+});
+export type FramePlan = z.infer<typeof framePlanSchema>;
+
+/**
+ * A frame of a keyframe sequence (mode "keyframes"). Every frame's job carries the whole plan, so
+ * the worker that finishes frame k builds frame k+1's job from it alone (`nextFrameJob`), in the
+ * cloud and in the runner alike. Frame k > 1 also reads frame k-1's output image (derived from
+ * the sequence id, never planned with a generation: outputs are create-only, so one name is one
+ * image).
+ */
+export const sequenceSchema = z.strictObject({
+  /** Deterministic, like job ids: the sidecar's version, the inputs and the job's index. */
+  id: z.string().regex(/^[a-f0-9]{20}$/),
+  /** The manifest job's name (its output folder). */
+  name: z.string().min(1),
+  /** 1-based. */
+  frame: z.number().int().positive(),
+  /** Output folder of the frames and of the sequence files (ends with "/"). */
+  folder: z.string(),
+  plan: z.array(framePlanSchema).min(2).max(100),
+  preview: z.strictObject({ fps: z.number().positive(), gif: z.boolean() }),
+});
+export type Sequence = z.infer<typeof sequenceSchema>;
+
 export const jobSchema = z.strictObject({
   schemaVersion: z.literal(1),
   /** Deterministic: same inputs, sidecar version, index and variant = same id. */
@@ -55,5 +84,6 @@ export const jobSchema = z.strictObject({
   estimatedCostUsd: z.number().nonnegative(),
   tags: z.record(z.string(), z.string()),
   plannedAt: z.string(),
+  sequence: sequenceSchema.optional(),
 });
 export type Job = z.infer<typeof jobSchema>;

@@ -19,11 +19,12 @@ import {
   resolveDropPath,
 } from '../sidecar/drop-files.ts';
 import type { ParsedSidecar } from '../sidecar/parse-sidecar.ts';
-import { type Mode, outputSpec } from '../sidecar/sidecar-schema.ts';
+import { type Mode, outputSpec, type PreviewSpec, previewSpec } from '../sidecar/sidecar-schema.ts';
 import { closest } from '../text/did-you-mean.ts';
 import { plural } from '../text/plural.ts';
+import { sequenceJobs, withFrameCaps } from './frame-jobs.ts';
 import type { Job, ObjectRef } from './job.ts';
-import { jobIdFor } from './job-id.ts';
+import { jobIdFor, sequenceIdFor } from './job-id.ts';
 import { lifecycleWarning, optionProblems, retiredModelError } from './model-checks.ts';
 import { outputBase, stemOf } from './output-names.ts';
 
@@ -96,6 +97,9 @@ interface JobSpec {
   folder: string;
   stem: string;
   label: string;
+  /** A keyframe sequence: one prompt per frame (`turns` holds the first). */
+  frames?: string[];
+  preview?: Partial<PreviewSpec>;
 }
 
 /** Turns one parsed sidecar plus the objects around it into jobs. Pure: no I/O. */
@@ -163,13 +167,16 @@ export function planSidecarJobs(sidecar: SidecarToPlan, ctx: PlanContext): PlanR
 
   const jobs: Job[] = [];
   for (const p of planned) {
-    for (const job of p.jobs) {
+    const limited = p.jobs.map((job) => {
       const share = cap !== undefined && total > 0 ? (cap * p.estimate) / total : undefined;
       const own = p.spec.maxCostUsd;
       const perJob = [share, own].filter((v): v is number => v !== undefined);
-      const limit = perJob.length > 0 ? Math.min(...perJob) / p.jobs.length : undefined;
-      jobs.push(limit === undefined ? job : { ...job, maxCostUsd: limit });
-    }
+      // Split by estimate: the frames of a sequence cost more or less than one another.
+      const part = p.estimate > 0 ? job.estimatedCostUsd / p.estimate : 1 / p.jobs.length;
+      const limit = perJob.length > 0 ? Math.min(...perJob) * part : undefined;
+      return limit === undefined ? job : { ...job, maxCostUsd: limit };
+    });
+    jobs.push(...(p.spec.frames ? withFrameCaps(limited) : limited));
   }
   const involved = sidecar.onlyInvolving;
   const selected = involved ? jobs.filter((j) => j.inputs.some((i) => i.name === involved)) : jobs;
@@ -200,7 +207,8 @@ function jobSpecsOf(sidecar: SidecarToPlan, ctx: PlanContext): JobSpec[] {
     const { defaults = {}, jobs } = parsed.spec;
     const manifestStem = posix.basename(name).slice(0, -MANIFEST_SUFFIX.length);
     return jobs.map((job, index) => {
-      const turns = turnsOf(job);
+      const turns = job.frames ? job.frames.slice(0, 1) : turnsOf(job);
+      const stem = job.name ?? defaults.name ?? `job-${String(index + 1).padStart(3, '0')}`;
       return {
         jobIndex: index,
         at: `jobs[${index}].`,
@@ -220,9 +228,11 @@ function jobSpecsOf(sidecar: SidecarToPlan, ctx: PlanContext): JobSpec[] {
         mode: job.mode ?? defaults.mode,
         tier: job.tier ?? defaults.tier,
         maxCostUsd: job.maxCostUsd ?? defaults.maxCostUsd,
-        folder: `${folderOf(name)}${manifestStem}/`,
-        stem: job.name ?? defaults.name ?? `job-${String(index + 1).padStart(3, '0')}`,
+        // A sequence's frames and files get a folder of their own, named after the job.
+        folder: `${folderOf(name)}${manifestStem}/${job.frames ? `${stem}/` : ''}`,
+        stem,
         label: '',
+        ...(job.frames ? { frames: job.frames, preview: job.preview ?? {} } : {}),
       } satisfies JobSpec;
     });
   }
@@ -284,7 +294,12 @@ function sidecarMeant(sidecarName: string, ctx: PlanContext): string | undefined
   return image ? `${image}${IMAGE_SIDECAR_SUFFIX}` : undefined;
 }
 
-function deriveMode(images: number, inputs: number, references: number, turns: number): Mode {
+function deriveMode(spec: JobSpec): Mode {
+  const inputs = spec.inputs.length;
+  const references = spec.references.length;
+  const images = inputs + references;
+  const turns = spec.turns.length;
+  if (spec.frames) return 'keyframes';
   if (images === 0) return 'text-to-image';
   if (turns > 1) return 'refinement';
   if (inputs >= 1 && references >= 1) return 'style-transfer';
@@ -292,8 +307,12 @@ function deriveMode(images: number, inputs: number, references: number, turns: n
   return references > 0 ? 'character-series' : 'edit';
 }
 
-function modeProblem(mode: Mode, inputs: number, references: number, turns: number) {
+function modeProblem(spec: JobSpec, mode: Mode) {
+  const inputs = spec.inputs.length;
+  const references = spec.references.length;
   const images = inputs + references;
+  const turns = spec.turns.length;
+  if (spec.frames && mode !== 'keyframes') return `does not take "frames" (use mode "keyframes")`;
   switch (mode) {
     case 'text-to-image':
       return images > 0 ? 'takes no input images; remove inputs and references' : undefined;
@@ -309,6 +328,8 @@ function modeProblem(mode: Mode, inputs: number, references: number, turns: numb
       return turns < 2 ? 'needs at least two "steps"' : undefined;
     case 'character-series':
       return references < 1 ? 'needs the character in "references"' : undefined;
+    case 'keyframes':
+      return spec.frames ? undefined : 'needs "frames" (one prompt per frame)';
   }
 }
 
@@ -425,22 +446,16 @@ function planSpec(sidecar: SidecarToPlan, spec: JobSpec, ctx: PlanContext): Spec
       problem('MODEL_OPTION_UNSUPPORTED', 'tier', `${why.message}${from}`, why.fix, { tier });
     }
   }
+  if (spec.frames) sequenceProblems(spec, model, problem);
   if (spec.mode) {
-    const why = modeProblem(
-      spec.mode,
-      spec.inputs.length,
-      spec.references.length,
-      spec.turns.length,
-    );
+    const why = modeProblem(spec, spec.mode);
     if (why) {
       problem('SIDECAR_INVALID', 'mode', `mode "${spec.mode}" ${why}.`, 'Fix the job or the mode.');
     }
   }
   if (problems.length > 0 || waitingFor.length > 0 || !model) return { problems, waitingFor };
 
-  const mode =
-    spec.mode ??
-    deriveMode(imageCount, spec.inputs.length, spec.references.length, spec.turns.length);
+  const mode = spec.mode ?? deriveMode(spec);
   const shape = {
     images: [...spec.inputs, ...spec.references],
     turns: spec.turns,
@@ -507,6 +522,15 @@ function planSpec(sidecar: SidecarToPlan, spec: JobSpec, ctx: PlanContext): Spec
       plannedAt: ctx.now.toISOString(),
     });
   }
+  if (spec.frames && jobs[0]) {
+    const frames = planFrames(spec, spec.frames, jobs[0], model, ctx, estimate, {
+      sidecar: sidecarRef,
+      inputs: allInputs,
+      jobIndex: spec.jobIndex,
+    });
+    const total = frames.reduce((s, j) => s + j.estimatedCostUsd, 0);
+    return { spec, jobs: frames, estimate: total, standard: (total * standard) / (estimate || 1) };
+  }
   return { spec, jobs, estimate: estimate * jobs.length, standard: standard * jobs.length };
 }
 
@@ -532,6 +556,78 @@ function tierProblem(
   }
 
   return undefined;
+}
+
+/** What a keyframe sequence cannot do: variants, or more references than fit beside a frame. */
+function sequenceProblems(
+  spec: JobSpec,
+  model: ModelInfo | undefined,
+  problem: (code: BananaError['code'], field: string, message: string, fix: string) => void,
+) {
+  if (spec.variants > 1) {
+    problem(
+      'SIDECAR_INVALID',
+      'variants',
+      `"frames" cannot have variants (${spec.variants} from "defaults"): each frame follows the one before.`,
+      'Set "variants": 1 on this job, or remove variants from "defaults".',
+    );
+  }
+  // Frame 2 on sends the frame before plus every reference.
+  if (model && spec.references.length + 1 > model.maxInputImages) {
+    problem(
+      'TOO_MANY_IMAGES',
+      'references',
+      `${spec.references.length} references plus the previous frame are ${spec.references.length + 1} images, but ${model.id} takes at most ${model.maxInputImages} (its input cap).`,
+      `Use at most ${model.maxInputImages - 1} references with "frames", or a model that takes more images.`,
+    );
+  }
+}
+
+/**
+ * Every frame's job of a keyframe sequence. Frame 1 is estimated like any job; a later frame sends
+ * the frame before (the model's output size at the sequence's aspect ratio) plus the references.
+ */
+function planFrames(
+  spec: JobSpec,
+  prompts: string[],
+  first: Job,
+  model: ModelInfo,
+  ctx: PlanContext,
+  firstEstimate: number,
+  identity: Parameters<typeof sequenceIdFor>[0],
+): Job[] {
+  // Frame 1's output ratio (what the frames keep): as `estimateJobCost` derives it.
+  const firstImage = [...spec.inputs, ...spec.references][0];
+  const longEdge = model.inputLongEdgePx;
+  const size = (firstImage && ctx.imageSize?.(firstImage)) || { width: longEdge, height: longEdge };
+  const ratio =
+    spec.aspectRatio ??
+    (firstImage === undefined ? '1:1' : nearestAspectRatio(model, size.width, size.height));
+  const [width, height] = outputSizeFor(model, ratio, spec.imageSize);
+  const previous = '(previous frame)';
+  const sizes = {
+    ...ctx,
+    imageSize: (name: string) => (name === previous ? { width, height } : ctx.imageSize?.(name)),
+  };
+  const estimates = prompts.map((prompt, index) =>
+    index === 0
+      ? firstEstimate
+      : estimateJobCost(model, sizes, {
+          images: [previous, ...spec.references],
+          turns: [prompt],
+          aspectRatio: ratio,
+          imageSize: spec.imageSize,
+        }),
+  );
+  const preview = previewSpec.parse(spec.preview ?? {});
+  return sequenceJobs(first, {
+    id: sequenceIdFor(identity),
+    name: spec.stem,
+    folder: spec.folder,
+    preview,
+    prompts,
+    estimates,
+  });
 }
 
 /** Catalog estimate of one job (one variant), in USD. */

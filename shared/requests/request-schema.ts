@@ -61,6 +61,9 @@ const objectNames = (what: string) =>
     .optional()
     .describe(`${what} Object names of the input bucket, or gs:// URIs of it.`);
 
+// A keyframe sequence chains frames on names planned under a manifest's folder: manifests only.
+const { frames: _frames, preview: _preview, ...jobFields } = manifestJobSchema.shape;
+
 export const requestSchema = z
   .strictObject({
     $schema: z.string().optional().describe('Path or URL of this JSON Schema, for editors.'),
@@ -69,7 +72,7 @@ export const requestSchema = z
       .optional()
       .describe('Request format version; only 1 exists.'),
     requestId: requestIdSchema.optional(),
-    ...manifestJobSchema.shape,
+    ...jobFields,
     inputs: objectNames('Images to edit or compose; none = text-to-image.'),
     references: objectNames(
       'Extra images sent after the inputs: a style to transfer, parts to compose, a character to keep consistent.',

@@ -15,6 +15,10 @@ export const MAX_PROMPT_CHARS = 20_000;
 export const MAX_STEPS = 10;
 export const MAX_VARIANTS = 8;
 export const MAX_MANIFEST_JOBS = 10_000;
+/** A keyframe sequence: 2 to 100 frames, each its own job chained on the one before. */
+export const MIN_FRAMES = 2;
+export const MAX_FRAMES = 100;
+export const DEFAULT_FPS = 2;
 
 export const OUTPUT_FORMATS = ['png', 'jpeg', 'webp', 'avif'] as const;
 export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
@@ -39,6 +43,7 @@ export const MODES = [
   'style-transfer',
   'refinement',
   'character-series',
+  'keyframes',
 ] as const;
 export type Mode = (typeof MODES)[number];
 
@@ -171,9 +176,41 @@ export const editSidecarSchema = z
   });
 export type EditSidecar = z.infer<typeof editSidecarSchema>;
 
+/** How a keyframe sequence's animated preview plays. */
+export const previewSpec = z.strictObject({
+  fps: z
+    .number()
+    .min(0.1)
+    .max(30)
+    .default(DEFAULT_FPS)
+    .describe(`Frames per second of the animated preview (default ${DEFAULT_FPS}).`),
+  gif: z.boolean().default(false).describe('Also write an animated GIF beside the animated WebP.'),
+});
+export type PreviewSpec = z.infer<typeof previewSpec>;
+
+/** Fields only a manifest job has (not `defaults`): a keyframe sequence is one job's own. */
+const sequenceFields = {
+  frames: z
+    .array(prompt)
+    .min(
+      MIN_FRAMES,
+      `give ${MIN_FRAMES} to ${MAX_FRAMES} frame prompts (for one image, use "prompt")`,
+    )
+    .max(MAX_FRAMES, `at most ${MAX_FRAMES} frames; split a longer sequence over several jobs`)
+    .optional()
+    .describe(
+      'Keyframes: one prompt per frame. Frame 1 starts from the inputs (or text alone), each later frame from the frame before, plus the references.',
+    ),
+  preview: previewSpec
+    .partial()
+    .optional()
+    .describe('Animated preview of a keyframe sequence (only with "frames").'),
+};
+
 export const manifestJobSchema = z
   .strictObject({
     ...editFields,
+    ...sequenceFields,
     inputs: z
       .array(relativePath)
       .max(14)
@@ -183,6 +220,25 @@ export const manifestJobSchema = z
   .refine((s) => !(s.prompt !== undefined && s.steps !== undefined), {
     message: 'give either "prompt" or "steps", not both',
     path: ['steps'],
+  })
+  .superRefine((job, ctx) => {
+    const conflict = (field: string, message: string) =>
+      ctx.addIssue({ code: 'custom', message, path: [field] });
+    if (job.frames === undefined) {
+      if (job.preview !== undefined) conflict('preview', 'applies only to a job with "frames"');
+      if (job.mode === 'keyframes') conflict('mode', 'mode "keyframes" needs "frames"');
+      return;
+    }
+    if (job.steps !== undefined) {
+      conflict('steps', 'give either "frames" or "steps", not both (each frame is one prompt)');
+    }
+    if (job.prompt !== undefined) conflict('prompt', 'give either "frames" or "prompt", not both');
+    if (job.variants !== undefined && job.variants !== 1) {
+      conflict('variants', '"frames" cannot have variants (each frame follows the one before)');
+    }
+    if (job.mode !== undefined && job.mode !== 'keyframes') {
+      conflict('mode', `"frames" make a "keyframes" job, not "${job.mode}"`);
+    }
   });
 export type ManifestJob = z.infer<typeof manifestJobSchema>;
 
@@ -201,7 +257,11 @@ export const manifestSchema = z
   .superRefine((manifest, ctx) => {
     manifest.jobs.forEach((job, index) => {
       const hasPrompt =
-        job.prompt ?? job.steps ?? manifest.defaults?.prompt ?? manifest.defaults?.steps;
+        job.prompt ??
+        job.steps ??
+        job.frames ??
+        manifest.defaults?.prompt ??
+        manifest.defaults?.steps;
       if (hasPrompt === undefined) {
         ctx.addIssue({
           code: 'custom',

@@ -548,6 +548,60 @@ export const CASES: BadInputCase[] = [
     ],
     ingest: true,
   },
+  {
+    name: 'keyframes-bad-frames',
+    about:
+      'Keyframe jobs with no frames, 101 frames, frames with steps, frames with variants: each named',
+    files: async () => ({
+      'seq.jobs.json': {
+        jobs: [
+          { frames: [] },
+          { frames: Array.from({ length: 101 }, (_, i) => `frame ${i}`) },
+          { frames: ['a', 'b'], steps: ['c'] },
+          { frames: ['a', 'b'], variants: 2 },
+        ],
+      },
+    }),
+    expect: [
+      {
+        outcome: 'sidecar-error',
+        sidecar: 'seq.jobs.json',
+        problems: [
+          { code: 'SIDECAR_INVALID', field: 'jobs[0].frames' },
+          { code: 'SIDECAR_INVALID', field: 'jobs[1].frames' },
+          { code: 'SIDECAR_INVALID', field: 'jobs[2].steps' },
+          { code: 'SIDECAR_INVALID', field: 'jobs[3].variants' },
+        ],
+      },
+    ],
+    ingest: true,
+  },
+  {
+    name: 'keyframes-over-input-cap',
+    about:
+      'Keyframes with 3 references on a 3-image model: they fit frame 1, not beside the previous frame (planning names the cap)',
+    files: async () => ({
+      'a.png': await photo(),
+      'b.png': await photo(40, 40),
+      'c.png': await photo(48, 32),
+      'seq.jobs.json': {
+        jobs: [
+          {
+            frames: ['one', 'two'],
+            model: 'gemini-2.5-flash-image',
+            references: ['a.png', 'b.png', 'c.png'],
+          },
+        ],
+      },
+    }),
+    expect: [
+      {
+        outcome: 'sidecar-error',
+        sidecar: 'seq.jobs.json',
+        problems: [{ code: 'TOO_MANY_IMAGES', field: 'jobs[0].references' }],
+      },
+    ],
+  },
 ];
 
 /** A case's file name as a drop-relative object name. */

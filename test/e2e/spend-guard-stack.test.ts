@@ -28,7 +28,7 @@ let stack: Stack;
 let pubsub: PubSub;
 const lines: string[] = [];
 const waitFor = <T>(what: string, check: () => Promise<T | undefined>) =>
-  waitUntil(what, check, { deadlineMs: 45_000, lines });
+  waitUntil(what, check, { deadlineMs: 120_000, lines });
 
 beforeAll(async () => {
   if (!available.ok) return;
@@ -78,7 +78,7 @@ describe.skipIf(!available.ok)('the spend kill switch on the emulator stack', ()
         : undefined,
     );
     expect(await exists(stack.outputDir, PAUSE_NAME)).toBe(false);
-  });
+  }, 180_000);
 
   it('pauses at the budget, holds jobs unpaid, and resume runs each once', async () => {
     await publishBudget(budgetAlert(100));
@@ -125,5 +125,5 @@ describe.skipIf(!available.ok)('the spend kill switch on the emulator stack', ()
     expect(
       await exists(stack.outputDir, join(HELD_PREFIX, held[0]?.slice(HELD_PREFIX.length) ?? '')),
     ).toBe(false);
-  });
+  }, 300_000);
 });

@@ -133,3 +133,72 @@ describe('sidecar v1 schema', () => {
     }
   });
 });
+
+describe('keyframe sequences in a manifest (frames)', () => {
+  const manifest = (job: object) => parse('manifest', { jobs: [job] }, 'seq.jobs.json');
+  const frames = (n: number) => Array.from({ length: n }, (_, i) => `frame ${i + 1}`);
+
+  it.each([
+    ['2 frames', { frames: frames(2) }],
+    ['100 frames', { frames: frames(100) }],
+    [
+      'frames with mode, references, inputs and a preview',
+      {
+        frames: frames(3),
+        mode: 'keyframes',
+        inputs: ['start.png'],
+        references: ['hero.png'],
+        preview: { fps: 6, gif: true },
+      },
+    ],
+  ])('accepts %s', (_, job) => {
+    expect(manifest(job).ok).toBe(true);
+  });
+
+  it.each([
+    ['empty frames', { frames: [] }, 'jobs[0].frames', /2 to 100 frame prompts/],
+    ['one frame', { frames: frames(1) }, 'jobs[0].frames', /2 to 100/],
+    ['101 frames', { frames: frames(101) }, 'jobs[0].frames', /at most 100 frames/],
+    ['an empty frame prompt', { frames: ['a', ' '] }, 'jobs[0].frames[1]', /empty/],
+    [
+      'frames with steps',
+      { frames: frames(2), steps: ['a'] },
+      'jobs[0].steps',
+      /"frames" or "steps"/,
+    ],
+    ['frames with a prompt', { frames: frames(2), prompt: 'a' }, 'jobs[0].prompt', /not both/],
+    ['frames with variants', { frames: frames(2), variants: 2 }, 'jobs[0].variants', /variants/],
+    ['frames with another mode', { frames: frames(2), mode: 'edit' }, 'jobs[0].mode', /keyframes/],
+    [
+      'keyframes without frames',
+      { prompt: 'a', mode: 'keyframes' },
+      'jobs[0].mode',
+      /needs "frames"/,
+    ],
+    ['a preview without frames', { prompt: 'a', preview: { fps: 2 } }, 'jobs[0].preview', /only/],
+    [
+      'a preview fps of 0',
+      { frames: frames(2), preview: { fps: 0 } },
+      'jobs[0].preview.fps',
+      /0\.1/,
+    ],
+  ])('rejects %s, naming the field', (_, job, field, message) => {
+    const result = manifest(job);
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    const problem = result.errors.find((e) => e.details.field === field);
+    expect(problem, result.errors.map((e) => e.message).join('\n')).toBeDefined();
+    expect(problem?.message).toMatch(message);
+    expect(problem?.message).toContain('seq.jobs.json');
+  });
+
+  it('takes frames only on a manifest job, not in defaults or an edit sidecar', () => {
+    const inDefaults = parse(
+      'manifest',
+      { defaults: { frames: frames(2) }, jobs: [{ prompt: 'a' }] },
+      'seq.jobs.json',
+    );
+    expect(inDefaults.ok).toBe(false);
+    expect(parse('image', { frames: frames(2) }).ok).toBe(false);
+  });
+});
