@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { connect } from 'node:net';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 /**
  * Runs one function under the real functions framework, in its own process (and process group),
@@ -45,6 +45,10 @@ const STOP_GRACE_MS = 3_000;
 /** `--import tsx` is resolved from the working directory: run from the repository root. */
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const require = createRequire(import.meta.url);
+/** Makes the framework's listen() bind 127.0.0.1 (see the file). */
+const LOOPBACK_PRELOAD = pathToFileURL(
+  path.join(REPO_ROOT, 'infra', 'emulator', 'listen-on-loopback.mjs'),
+).href;
 /** The framework's CLI, next to its package entry (build/src/index.js; `exports` hides main.js). */
 const FRAMEWORK_MAIN = path.join(
   path.dirname(require.resolve('@google-cloud/functions-framework')),
@@ -81,6 +85,9 @@ export async function startFunctionProcess(
     [
       '--import',
       'tsx',
+      // The framework has no host option; the stack's functions serve this machine only.
+      '--import',
+      LOOPBACK_PRELOAD,
       FRAMEWORK_MAIN,
       `--target=${options.target}`,
       `--signature-type=${options.signatureType ?? 'cloudevent'}`,
@@ -90,6 +97,34 @@ export async function startFunctionProcess(
     // detached: a new process group, so stop() reaches anything the function spawned too.
     { cwd: REPO_ROOT, detached: true, env: options.env, stdio: ['ignore', 'pipe', 'pipe'] },
   );
+  const output = collectLines(child, options.onLine);
+  const life = watchExit(child);
+  const deadline = started + (options.startTimeoutMs ?? 30_000);
+  while (!(await accepts(options.port))) {
+    if (life.hasExited() || Date.now() > deadline) {
+      await life.stop();
+      throw new Error(
+        `Function ${options.target} (${options.source}) ${life.hasExited() ? `exited with code ${child.exitCode}` : 'did not listen in time'}. Output:\n${output.tail()}`,
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return {
+    target: options.target,
+    url: `http://127.0.0.1:${options.port}`,
+    port: options.port,
+    pid: child.pid ?? -1,
+    startupMs: Date.now() - started,
+    exited: life.exited,
+    stop: life.stop,
+  };
+}
+
+/** Passes each line the child prints to `onLine`, keeping the last 4 KB for error messages. */
+function collectLines(
+  child: ChildProcess,
+  onLine: FunctionProcessOptions['onLine'],
+): { tail: () => string } {
   let tail = '';
   const lines = (stream: 'stdout' | 'stderr') => {
     let partial = '';
@@ -99,12 +134,17 @@ export async function startFunctionProcess(
       partial = parts.pop() ?? '';
       for (const line of parts) {
         tail = `${tail}${line}\n`.slice(-4_000);
-        options.onLine?.(line, stream);
+        onLine?.(line, stream);
       }
     };
   };
   child.stdout?.on('data', lines('stdout'));
   child.stderr?.on('data', lines('stderr'));
+  return { tail: () => tail };
+}
+
+/** The child's exit, and a stop that ends its process group (SIGTERM, then SIGKILL). */
+function watchExit(child: ChildProcess) {
   let exited = child.exitCode !== null;
   const exit = new Promise<void>((resolve) => {
     child.once('exit', () => {
@@ -117,7 +157,6 @@ export async function startFunctionProcess(
     if (!exited) killGroup(child, 'SIGKILL');
   };
   process.once('exit', onExit);
-
   const stop = async () => {
     process.removeListener('exit', onExit);
     if (exited) return;
@@ -133,24 +172,5 @@ export async function startFunctionProcess(
       await exit;
     }
   };
-
-  const deadline = started + (options.startTimeoutMs ?? 30_000);
-  while (!(await accepts(options.port))) {
-    if (exited || Date.now() > deadline) {
-      await stop();
-      throw new Error(
-        `Function ${options.target} (${options.source}) ${exited ? `exited with code ${child.exitCode}` : 'did not listen in time'}. Output:\n${tail}`,
-      );
-    }
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  return {
-    target: options.target,
-    url: `http://127.0.0.1:${options.port}`,
-    port: options.port,
-    pid: child.pid ?? -1,
-    startupMs: Date.now() - started,
-    exited: exit,
-    stop,
-  };
+  return { exited: exit, hasExited: () => exited, stop };
 }

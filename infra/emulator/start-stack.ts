@@ -1,18 +1,25 @@
 import { mkdir, mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { PubSub } from '@google-cloud/pubsub';
-import { FUNCTIONS, type FunctionName } from '../../functions/function-table.ts';
 import { FsObjectStore } from '../../shared/adapters/fs-object-store.ts';
-import { geminiBackend, loadConfig } from '../../shared/config.ts';
+import { loadConfig } from '../../shared/config.ts';
 import type { JobResultEvent } from '../../shared/pipeline/result-event.ts';
 import type { RequestEvent } from '../../shared/requests/request-event.ts';
-import { type GeminiStandIn, startGeminiStandIn } from '../gemini-stand-in/server.ts';
-import { type FunctionProcess, startFunctionProcess } from './function-process.ts';
-import { freePort, startPubSubEmulator } from './pubsub-emulator.ts';
+import type { GeminiStandIn } from '../gemini-stand-in/server.ts';
+import type { FunctionProcess } from './function-process.ts';
+import { startPubSubEmulator } from './pubsub-emulator.ts';
+import { tapResults } from './results-tap.ts';
+import {
+  compactLine,
+  STACK_FUNCTIONS,
+  type StackFunction,
+  startStackFunction,
+  startStackFunctions,
+} from './stack-functions.ts';
+import { startStackModel } from './stack-model.ts';
 import { type EventDelivery, type FolderWatcher, watchBucketFolder } from './storage-events.ts';
-import { createTopology, type TopicNames } from './topology.ts';
+import { createTopology, type TopicNames, type TopologyOptions } from './topology.ts';
 
 /**
  * The local emulator stack: the real Pub/Sub emulator, the functions each in its own
@@ -24,15 +31,7 @@ import { createTopology, type TopicNames } from './topology.ts';
 export const INPUT_BUCKET = 'input';
 export const OUTPUT_BUCKET = 'output';
 
-const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-
-/** The functions of the function table: entry name as registered, and its source. */
-export const STACK_FUNCTIONS = FUNCTIONS.map((f) => ({
-  target: f.entryPoint,
-  source: f.entry,
-  signatureType: f.signatureType,
-}));
-export type StackFunction = FunctionName;
+export { STACK_FUNCTIONS, type StackFunction } from './stack-functions.ts';
 
 export interface StackOptions {
   /** Folder used as the input bucket; default a new temp folder. Existing files are ingested. */
@@ -97,185 +96,41 @@ export interface Stack {
 /** Starts the whole stack; on failure, whatever already started is stopped again. */
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const print = options.print ?? ((line: string) => console.log(line));
-  let projectId = options.projectId ?? 'bananaflow-local';
   const baseEnv = options.env ?? process.env;
-  const topics: TopicNames = {
-    jobs: 'bananaflow-jobs',
-    results: 'bananaflow-results',
-    deadLetter: 'bananaflow-dead-letter',
-    budget: 'bananaflow-budget',
-    requests: 'bananaflow-requests',
-    requestsDeadLetter: 'bananaflow-requests-dead-letter',
-    ...options.topics,
-  };
-  const inputDir = path.resolve(
-    options.dropDir ?? (await mkdtemp(path.join(tmpdir(), 'bf-drop-'))),
-  );
-  const outputDir = path.resolve(options.outDir ?? (await mkdtemp(path.join(tmpdir(), 'bf-out-'))));
-  assertApart(inputDir, outputDir);
-  await mkdir(inputDir, { recursive: true });
-  await mkdir(outputDir, { recursive: true });
-
-  const stoppers: Array<() => Promise<void>> = [];
-  let stopping: Promise<void> | undefined;
-  const stop = () => {
-    // Last started, first stopped: the watcher before the functions, those before the emulator.
-    stopping ??= (async () => {
-      for (const stopOne of stoppers.reverse()) {
-        await stopOne().catch((error: unknown) => print(`stop: ${(error as Error).message}`));
-      }
-    })();
-    return stopping;
-  };
-
+  const topics: TopicNames = { ...DEFAULT_TOPICS, ...options.topics };
+  const { inputDir, outputDir } = await stackFolders(options);
+  const stoppers = new Stoppers(print);
   try {
-    const config = loadConfig(baseEnv);
-    const backend = geminiBackend(config);
-    let standIn: GeminiStandIn | undefined;
-    const modelEnv: NodeJS.ProcessEnv = {};
+    const model = await startStackModel(loadConfig(baseEnv));
+    const { standIn } = model;
+    if (standIn) stoppers.add(() => standIn.close());
+    print(model.notice);
     // Vertex AI reads GOOGLE_CLOUD_PROJECT too: the emulator's topics then live in that project
     // (the emulator takes any), so the functions call Vertex in the user's project.
-    if (!options.projectId && backend?.kind === 'vertex-ai') projectId = backend.project;
-    if (backend) {
-      print(
-        `Gemini: REAL ${backend.kind === 'vertex-ai' ? `Vertex AI (project ${backend.project})` : 'Gemini API'} from your environment. Every job spends money.`,
-      );
-    } else {
-      standIn = await startGeminiStandIn({ port: 0 });
-      const started = standIn;
-      stoppers.push(() => started.close());
-      modelEnv.GOOGLE_GEMINI_BASE_URL = standIn.url;
-      modelEnv.GEMINI_API_KEY = 'offline-stand-in';
-      print(
-        `Gemini: no credentials (GEMINI_API_KEY, or GOOGLE_GENAI_USE_VERTEXAI + GOOGLE_CLOUD_PROJECT), so the OFFLINE STAND-IN answers at ${standIn.url}: synthetic images, no cost.`,
-      );
-    }
-
+    const projectId = options.projectId ?? model.vertexProject ?? 'bananaflow-local';
     const emulator = await startPubSubEmulator({ projectId });
-    stoppers.push(() => emulator.stop());
-
-    const env: NodeJS.ProcessEnv = {
-      ...baseEnv,
-      ...modelEnv,
-      PUBSUB_EMULATOR_HOST: emulator.host,
-      GOOGLE_CLOUD_PROJECT: projectId,
-      BANANAFLOW_LOCAL_BUCKET_ROOTS: JSON.stringify({
-        [INPUT_BUCKET]: inputDir,
-        [OUTPUT_BUCKET]: outputDir,
-      }),
-      BANANAFLOW_INPUT_BUCKET: INPUT_BUCKET,
-      BANANAFLOW_OUTPUT_BUCKET: OUTPUT_BUCKET,
-      BANANAFLOW_JOBS_TOPIC: topics.jobs,
-      BANANAFLOW_RESULTS_TOPIC: topics.results,
-      // No metadata server here: skip Google's auth libraries probing for one (and their warning).
-      METADATA_SERVER_DETECTION: baseEnv.METADATA_SERVER_DETECTION ?? 'none',
-    };
-    const onLine =
-      options.onFunctionLine ?? ((fn: StackFunction, line: string) => print(compact(fn, line)));
-    const startFunction = async (target: StackFunction, port: number, fnEnv: NodeJS.ProcessEnv) => {
-      const spec = STACK_FUNCTIONS.find((f) => f.target === target);
-      if (!spec) throw new Error(`unknown function ${target}`);
-      return startFunctionProcess({
-        target,
-        source: path.join(REPO_ROOT, spec.source),
-        signatureType: spec.signatureType,
-        port,
-        env: fnEnv,
-        onLine: (line) => onLine(target, line),
-      });
-    };
-    const started = await Promise.all(
-      STACK_FUNCTIONS.map(
-        async ({ target }) => [target, await startFunction(target, await freePort(), env)] as const,
-      ),
-    );
-    // Mutable: a crash test restarts a function on the same port (the push endpoint stays valid).
-    const functions = Object.fromEntries(started) as Record<StackFunction, FunctionProcess>;
-    for (const { target } of STACK_FUNCTIONS) stoppers.push(() => functions[target].stop());
-
-    const pubsub = new PubSub({ projectId, apiEndpoint: emulator.host, emulatorMode: true });
-    stoppers.push(() => pubsub.close());
-    const topology = await createTopology(pubsub, {
+    stoppers.add(() => emulator.stop());
+    const env = functionEnv(baseEnv, model.env, {
+      emulator,
       projectId,
       topics,
-      workerUrl: functions.worker.url,
-      deadLetterUrl: functions.deadLetter.url,
-      budgetGuardUrl: functions.budgetGuard.url,
-      requestsUrl: functions.requests.url,
-      // No retry policy by default: the emulator stalls under one (see topology.ts). The cloud's
-      // subscription has one (Terraform's retry_policy).
-      ...(options.minBackoffSeconds !== undefined || options.maxBackoffSeconds !== undefined
-        ? {
-            retryBackoffSeconds: {
-              min: options.minBackoffSeconds ?? 1,
-              max: options.maxBackoffSeconds ?? 5,
-            },
-          }
-        : {}),
-      maxDeliveryAttempts: options.maxDeliveryAttempts ?? 5,
-      ackDeadlineSeconds: options.ackDeadlineSeconds ?? 60,
+      inputDir,
+      outputDir,
     });
-
-    const results: JobResultEvent[] = [];
-    const requestEvents: RequestEvent[] = [];
-    // The stack's own observer of the results topic (in the cloud, whoever needs the signal).
-    const [resultsTap] = await topology.topics.results.createSubscription(
-      `${topics.results}-stack`,
+    const onLine = options.onFunctionLine ?? ((fn, line) => print(compactLine(fn, line)));
+    const functions = await startStackFunctions(env, onLine);
+    for (const { target } of STACK_FUNCTIONS) stoppers.add(() => functions[target].stop());
+    const pubsub = new PubSub({ projectId, apiEndpoint: emulator.host, emulatorMode: true });
+    stoppers.add(() => pubsub.close());
+    const topology = await createTopology(
+      pubsub,
+      topologyOptions(options, projectId, topics, functions),
     );
-    resultsTap.on('message', (message) => {
-      message.ack();
-      try {
-        const event = JSON.parse(message.data.toString('utf8')) as JobResultEvent | RequestEvent;
-        if ('type' in event) {
-          requestEvents.push(event);
-          print(requestLine(event));
-          return;
-        }
-        results.push(event);
-        print(
-          `result: ${event.status === 'succeeded' ? 'OK  ' : 'FAIL'} job ${event.jobId}${event.errorCode ? ` ${event.errorCode}` : ''} $${event.costUsd.toFixed(4)} → ${event.recordUri}${event.requestId ? `  (request ${event.requestId})` : ''}`,
-        );
-      } catch {
-        print(`result: undecodable message ${message.id}`);
-      }
-    });
-    resultsTap.on('error', (error) => print(`results subscription: ${error.message}`));
-    stoppers.push(() => resultsTap.close());
-
-    const store = new FsObjectStore({ [INPUT_BUCKET]: inputDir });
-    const watcher: FolderWatcher = watchBucketFolder({
-      store,
-      bucket: INPUT_BUCKET,
-      targetUrl: functions.ingest.url,
-      ...(options.pollMs === undefined ? {} : { pollMs: options.pollMs }),
-      onDelivery: (d) => {
-        if (d.outcome === 'failed') {
-          print(`upload: ${d.name} NOT ingested after ${d.attempts} attempts (HTTP ${d.status})`);
-        }
-      },
-      onError: (error) => print(`watcher: ${(error as Error).message}`),
-    });
-    stoppers.push(() => watcher.stop());
-
-    print(
-      [
-        'bananaflow emulator stack is up',
-        `  input bucket  "${INPUT_BUCKET}"  = ${inputDir}   (drop images and sidecars here)`,
-        `  output bucket "${OUTPUT_BUCKET}" = ${outputDir}`,
-        `  Pub/Sub emulator  ${emulator.host}  project ${projectId}`,
-        `  topics  jobs=${topics.jobs}  results=${topics.results}  dead-letter=${topics.deadLetter}  budget=${topics.budget}`,
-        `  requests=${topics.requests}  (publish request messages here: docs/requests.md; dead letters ${topics.requestsDeadLetter})`,
-        ...STACK_FUNCTIONS.map(
-          ({ target }) =>
-            `  ${target.padEnd(10)} ${functions[target].url}  (pid ${functions[target].pid}, up in ${functions[target].startupMs} ms)`,
-        ),
-        ...(standIn
-          ? [`  Gemini stand-in ${standIn.url}  (stats: ${standIn.url}/__standin/stats)`]
-          : []),
-      ].join('\n'),
-    );
-
-    return {
+    const results = await tapResults(topology.topics.results, `${topics.results}-stack`, print);
+    stoppers.add(results.close);
+    const watcher = watchDrop(options, inputDir, functions.ingest.url, print);
+    stoppers.add(() => watcher.stop());
+    const stack: Stack = {
       inputDir,
       outputDir,
       inputBucket: INPUT_BUCKET,
@@ -283,32 +138,181 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       projectId,
       emulatorHost: emulator.host,
       topics,
-      functions: Object.fromEntries(
-        STACK_FUNCTIONS.map(({ target }) => {
-          const { url, port, pid, startupMs } = functions[target];
-          return [target, { url, port, pid, startupMs }];
-        }),
-      ) as Stack['functions'],
+      functions: functionSummaries(functions),
       ...(standIn ? { standIn } : {}),
-      results: () => results,
-      requestEvents: () => requestEvents,
+      results: () => results.events,
+      requestEvents: () => results.requestEvents,
       storageEvents: () => watcher.deliveries(),
       exited: (target) => functions[target].exited,
       restartFunction: async (target, envOverrides = {}) => {
         await functions[target].stop();
-        functions[target] = await startFunction(target, functions[target].port, {
-          ...env,
-          ...envOverrides,
-        });
+        const port = functions[target].port;
+        functions[target] = await startStackFunction(
+          target,
+          port,
+          { ...env, ...envOverrides },
+          onLine,
+        );
       },
       publishJob: (job) =>
         topology.topics.jobs.publishMessage({ data: Buffer.from(JSON.stringify(job)) }),
-      stop,
+      stop: () => stoppers.stopAll(),
     };
+    print(banner(stack));
+    return stack;
   } catch (error) {
-    await stop();
+    await stoppers.stopAll();
     throw error;
   }
+}
+
+const DEFAULT_TOPICS: TopicNames = {
+  jobs: 'bananaflow-jobs',
+  results: 'bananaflow-results',
+  deadLetter: 'bananaflow-dead-letter',
+  budget: 'bananaflow-budget',
+  requests: 'bananaflow-requests',
+  requestsDeadLetter: 'bananaflow-requests-dead-letter',
+};
+
+/** Stops what was started, last started first (watcher, functions, emulator). Idempotent. */
+class Stoppers {
+  private readonly stoppers: Array<() => Promise<void>> = [];
+  private stopping: Promise<void> | undefined;
+
+  constructor(private readonly print: (line: string) => void) {}
+
+  add(stop: () => Promise<void>): void {
+    this.stoppers.push(stop);
+  }
+
+  stopAll(): Promise<void> {
+    this.stopping ??= (async () => {
+      for (const stopOne of this.stoppers.reverse()) {
+        await stopOne().catch((error: unknown) => this.print(`stop: ${(error as Error).message}`));
+      }
+    })();
+    return this.stopping;
+  }
+}
+
+async function stackFolders(options: StackOptions) {
+  const inputDir = path.resolve(
+    options.dropDir ?? (await mkdtemp(path.join(tmpdir(), 'bf-drop-'))),
+  );
+  const outputDir = path.resolve(options.outDir ?? (await mkdtemp(path.join(tmpdir(), 'bf-out-'))));
+  assertApart(inputDir, outputDir);
+  await mkdir(inputDir, { recursive: true });
+  await mkdir(outputDir, { recursive: true });
+  return { inputDir, outputDir };
+}
+
+/** The environment every function gets: the deployed functions' variables, pointed at the stack. */
+function functionEnv(
+  baseEnv: NodeJS.ProcessEnv,
+  modelEnv: NodeJS.ProcessEnv,
+  at: {
+    emulator: { host: string };
+    projectId: string;
+    topics: TopicNames;
+    inputDir: string;
+    outputDir: string;
+  },
+): NodeJS.ProcessEnv {
+  return {
+    ...baseEnv,
+    ...modelEnv,
+    PUBSUB_EMULATOR_HOST: at.emulator.host,
+    GOOGLE_CLOUD_PROJECT: at.projectId,
+    BANANAFLOW_LOCAL_BUCKET_ROOTS: JSON.stringify({
+      [INPUT_BUCKET]: at.inputDir,
+      [OUTPUT_BUCKET]: at.outputDir,
+    }),
+    BANANAFLOW_INPUT_BUCKET: INPUT_BUCKET,
+    BANANAFLOW_OUTPUT_BUCKET: OUTPUT_BUCKET,
+    BANANAFLOW_JOBS_TOPIC: at.topics.jobs,
+    BANANAFLOW_RESULTS_TOPIC: at.topics.results,
+    // No metadata server here: skip Google's auth libraries probing for one (and their warning).
+    METADATA_SERVER_DETECTION: baseEnv.METADATA_SERVER_DETECTION ?? 'none',
+  };
+}
+
+function topologyOptions(
+  options: StackOptions,
+  projectId: string,
+  topics: TopicNames,
+  functions: Record<StackFunction, FunctionProcess>,
+): TopologyOptions {
+  const backoff =
+    options.minBackoffSeconds !== undefined || options.maxBackoffSeconds !== undefined;
+  return {
+    projectId,
+    topics,
+    workerUrl: functions.worker.url,
+    deadLetterUrl: functions.deadLetter.url,
+    budgetGuardUrl: functions.budgetGuard.url,
+    requestsUrl: functions.requests.url,
+    // No retry policy by default: the emulator stalls under one (see topology.ts). The cloud's
+    // subscription has one (Terraform's retry_policy).
+    ...(backoff
+      ? {
+          retryBackoffSeconds: {
+            min: options.minBackoffSeconds ?? 1,
+            max: options.maxBackoffSeconds ?? 5,
+          },
+        }
+      : {}),
+    maxDeliveryAttempts: options.maxDeliveryAttempts ?? 5,
+    ackDeadlineSeconds: options.ackDeadlineSeconds ?? 60,
+  };
+}
+
+/** Watches the drop folder and sends ingest the CloudEvents Eventarc would. */
+function watchDrop(
+  options: StackOptions,
+  inputDir: string,
+  ingestUrl: string,
+  print: (line: string) => void,
+): FolderWatcher {
+  return watchBucketFolder({
+    store: new FsObjectStore({ [INPUT_BUCKET]: inputDir }),
+    bucket: INPUT_BUCKET,
+    targetUrl: ingestUrl,
+    ...(options.pollMs === undefined ? {} : { pollMs: options.pollMs }),
+    onDelivery: (d) => {
+      if (d.outcome === 'failed') {
+        print(`upload: ${d.name} NOT ingested after ${d.attempts} attempts (HTTP ${d.status})`);
+      }
+    },
+    onError: (error) => print(`watcher: ${(error as Error).message}`),
+  });
+}
+
+function functionSummaries(functions: Record<StackFunction, FunctionProcess>): Stack['functions'] {
+  return Object.fromEntries(
+    STACK_FUNCTIONS.map(({ target }) => {
+      const { url, port, pid, startupMs } = functions[target];
+      return [target, { url, port, pid, startupMs }];
+    }),
+  ) as Stack['functions'];
+}
+
+function banner(stack: Stack): string {
+  return [
+    'bananaflow emulator stack is up',
+    `  input bucket  "${INPUT_BUCKET}"  = ${stack.inputDir}   (drop images and sidecars here)`,
+    `  output bucket "${OUTPUT_BUCKET}" = ${stack.outputDir}`,
+    `  Pub/Sub emulator  ${stack.emulatorHost}  project ${stack.projectId}`,
+    `  topics  jobs=${stack.topics.jobs}  results=${stack.topics.results}  dead-letter=${stack.topics.deadLetter}  budget=${stack.topics.budget}`,
+    `  requests=${stack.topics.requests}  (publish request messages here: docs/requests.md; dead letters ${stack.topics.requestsDeadLetter})`,
+    ...STACK_FUNCTIONS.map(({ target }) => {
+      const fn = stack.functions[target];
+      return `  ${target.padEnd(10)} ${fn.url}  (pid ${fn.pid}, up in ${fn.startupMs} ms)`;
+    }),
+    ...(stack.standIn
+      ? [`  Gemini stand-in ${stack.standIn.url}  (stats: ${stack.standIn.url}/__standin/stats)`]
+      : []),
+  ].join('\n');
 }
 
 /** Outputs must never land in the input bucket (they would be ingested again). */
@@ -320,27 +324,4 @@ function assertApart(inputDir: string, outputDir: string): void {
   if (inside(inputDir, outputDir) || inside(outputDir, inputDir)) {
     throw new Error(`The drop folder ${inputDir} and the output folder ${outputDir} overlap.`);
   }
-}
-
-/** One function log line, readable: `[worker] INFO job succeeded jobId=… cost=…`. */
-function compact(fn: StackFunction, line: string): string {
-  try {
-    const entry = JSON.parse(line) as Record<string, unknown>;
-    const { severity, message, time: _time, function: _fn, ...rest } = entry;
-    const fields = Object.entries(rest)
-      .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
-      .join(' ');
-    return `[${fn}] ${String(severity)} ${String(message)}${fields ? `  ${fields}` : ''}`;
-  } catch {
-    return `[${fn}] ${line}`;
-  }
-}
-
-/** One line per request event: `request: ACCEPTED order-7 → 2 jobs` or the rejection's first problem. */
-function requestLine(event: RequestEvent): string {
-  if (event.type === 'request.accepted') {
-    return `request: ACCEPTED ${event.requestId} → ${event.jobIds.length} jobs, est. $${event.estimatedCostUsd.toFixed(4)}`;
-  }
-  const [first] = event.problems;
-  return `request: REJECTED ${event.requestId} ${event.errorCode}${first ? `: ${first.message}` : ''}`;
 }
