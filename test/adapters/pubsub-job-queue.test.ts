@@ -1,20 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { type Message, PubSub, type Subscription } from '@google-cloud/pubsub';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  type PubSubEmulator,
-  pubsubEmulatorAvailable,
-  startPubSubEmulator,
-} from '../../infra/emulator/pubsub-emulator.ts';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { type PubSubEmulator, startPubSubEmulator } from '../../infra/emulator/pubsub-emulator.ts';
 import { PubSubJobQueue } from '../../shared/adapters/pubsub-job-queue.ts';
 import { BananaError } from '../../shared/errors.ts';
 import { jobQueueContract, type ReceivedMessage } from '../contracts/job-queue-contract.ts';
+import { emulatorSuite } from '../support/emulator.ts';
 import { makeJob } from '../support/make-job.ts';
 
-const available = pubsubEmulatorAvailable();
-if (!available.ok) {
-  console.warn(`Skipping Pub/Sub emulator tests: ${available.why}`);
-}
+const needsEmulator = emulatorSuite('Pub/Sub emulator tests');
 
 /** How long a harness keeps consuming before it reports what it has (a failing test, not a hang). */
 const RECEIVE_DEADLINE_MS = 30_000;
@@ -38,14 +32,14 @@ function collect(subscription: Subscription): {
   return { messages, distinct };
 }
 
+/** Waits until `condition` holds; at the deadline it returns anyway, so the test reports what it has. */
 async function waitFor(condition: () => boolean): Promise<void> {
-  const deadline = Date.now() + RECEIVE_DEADLINE_MS;
-  while (!condition() && Date.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
+  await vi
+    .waitFor(() => expect(condition()).toBe(true), { timeout: RECEIVE_DEADLINE_MS, interval: 20 })
+    .catch(() => undefined);
 }
 
-describe.skipIf(!available.ok)('PubSubJobQueue on the Pub/Sub emulator', () => {
+describe.skipIf(!needsEmulator.ok)('PubSubJobQueue on the Pub/Sub emulator', () => {
   let emulator: PubSubEmulator;
   let pubsub: PubSub;
 

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm, stat, utimes } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { main } from '../../infra/cli/main.ts';
 import type { RunSummary } from '../../infra/runner/run-drop.ts';
 import { FsObjectStore } from '../../shared/adapters/fs-object-store.ts';
@@ -137,125 +137,159 @@ afterEach(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-describe('bad-input corpus through the CLI runner (one drop holding every case)', () => {
-  it('explains every bad input in the expected record, keeps the good work going, writes only to the output', async () => {
-    const drop = join(root, 'drop');
-    const out = join(root, 'out');
-    await writeCases(drop, CASES);
-    const dropBefore = await snapshot(drop);
+/** The corpus run every case of the table is checked against (run once, checked case by case). */
+interface CorpusRun {
+  drop: string;
+  out: string;
+  code: number;
+  err: string;
+  dropBefore: Record<string, string>;
+  summary: RunSummary;
+  outFiles: string[];
+  records: Map<string, ErrorRecord | MetadataRecord>;
+}
 
-    const run = capture();
-    const code = await main(['run', drop, '--out', out, '--json'], ENV, run.io);
+async function runCorpus(corpusRoot: string): Promise<CorpusRun> {
+  const drop = join(corpusRoot, 'drop');
+  const out = join(corpusRoot, 'out');
+  await writeCases(drop, CASES);
+  const dropBefore = await snapshot(drop);
+  const run = capture();
+  const code = await main(['run', drop, '--out', out, '--json'], ENV, run.io);
+  const outFiles = await listFiles(out);
+  const records = new Map<string, ErrorRecord | MetadataRecord>();
+  for (const name of outFiles) {
+    if (!name.endsWith('.json') || name.startsWith('_runs/') || name.startsWith('_bananaflow/'))
+      continue;
+    if (name.includes('.bananaflow-meta')) continue;
+    records.set(name, JSON.parse(await readFile(join(out, name), 'utf8')));
+  }
+  const summary = JSON.parse(run.out()) as RunSummary;
+  return { drop, out, code, err: run.err(), dropBefore, summary, outFiles, records };
+}
 
-    // Finished, and exit 1 only because of the bad input (2 would be a usage or setup error).
-    expect(run.err()).toContain('OFFLINE STAND-IN');
-    expect(code).toBe(1);
-    const summary = JSON.parse(run.out()) as RunSummary;
+const jobRecordsFor = (run: CorpusRun, input: string) =>
+  [...run.records.entries()].filter(
+    ([, r]) => 'jobId' in r && r.inputs?.[0]?.uri === join(run.drop, input),
+  );
 
-    // Nothing written outside the output folder: the drop is byte-for-byte as it was.
-    expect(await snapshot(drop)).toEqual(dropBefore);
-    expect((await readdir(root)).sort()).toEqual(['drop', 'out']);
+function checkSidecarError(run: CorpusRun, c: BadInputCase, e: Expected, label: string) {
+  if (e.outcome !== 'sidecar-error') return;
+  const sidecar = inDrop(c, e.sidecar);
+  const recordName = sidecarRecordName(sidecar);
+  const record = run.records.get(recordName) as SidecarRecord | undefined;
+  expect(record, `${label}: ${recordName} in ${run.outFiles.join(', ')}`).toBeDefined();
+  if (record) checkSidecarRecord(record, sidecar, join(run.drop, sidecar), e);
+  // Nothing planned from a refused sidecar.
+  expect(
+    [...run.records.values()].filter(
+      (r) => r.status === 'succeeded' && r.sidecar.uri === join(run.drop, sidecar),
+    ),
+  ).toEqual([]);
+}
 
-    const outFiles = await listFiles(out);
-    const records = new Map<string, ErrorRecord | MetadataRecord>();
-    for (const name of outFiles) {
-      if (!name.endsWith('.json') || name.startsWith('_runs/') || name.startsWith('_bananaflow/'))
-        continue;
-      if (name.includes('.bananaflow-meta')) continue;
-      records.set(name, JSON.parse(await readFile(join(out, name), 'utf8')));
-    }
-    const jobRecordsFor = (input: string) =>
-      [...records.entries()].filter(
-        ([, r]) => 'jobId' in r && r.inputs?.[0]?.uri === join(drop, input),
+function checkJobError(run: CorpusRun, c: BadInputCase, e: Expected, label: string) {
+  if (e.outcome !== 'job-error') return;
+  const input = inDrop(c, e.input);
+  const found = jobRecordsFor(run, input);
+  expect(
+    found.map(([name]) => name),
+    label,
+  ).toEqual([expect.stringMatching(/\.[0-9a-f]{8}\.error\.json$/)]);
+  const record = found[0]?.[1] as ErrorRecord;
+  expect(record.status, label).toBe('failed');
+  expect(record.error.code, label).toBe(e.code);
+  expect(record.file, label).toBe(input);
+  expect(record.error.details?.file, label).toBe(input);
+  expect(record.error.fix, label).toEqual(expect.stringMatching(/\S/));
+  expect(record.error.message, label).toContain(input);
+  // Bad input is refused before the model is called: nothing billed.
+  expect(record.usage, label).toBeUndefined();
+  expect(record.cost?.total ?? 0, label).toBe(0);
+}
+
+async function checkSuccess(run: CorpusRun, c: BadInputCase, e: Expected, label: string) {
+  if (e.outcome !== 'success') return;
+  let found: Array<[string, ErrorRecord | MetadataRecord]>;
+  if (e.input !== undefined) {
+    found = jobRecordsFor(run, inDrop(c, e.input));
+  } else {
+    const prefix = join(run.out, inDrop(c, e.output ?? ''));
+    found = [...run.records.entries()].filter(
+      ([, r]) => r.status === 'succeeded' && r.output.uri.startsWith(prefix),
+    );
+  }
+  expect(found.map(([name]) => name).length, label).toBe(1);
+  const record = found[0]?.[1] as MetadataRecord;
+  expect(record.status, `${label}: ${JSON.stringify(record)}`).toBe('succeeded');
+  expect((await stat(record.output.uri)).size).toBe(record.output.bytes);
+  const input = record.inputs[0];
+  if (e.conversions !== undefined) {
+    expect(input?.conversions?.length ?? 0, label).toBe(e.conversions.length);
+    for (const pattern of e.conversions) {
+      expect(input?.conversions, label).toEqual(
+        expect.arrayContaining([expect.stringMatching(pattern)]),
       );
-
-    const all = expectations(CASES);
-    for (const { c, e } of all) {
-      const label = `${c.name}: ${JSON.stringify(e)}`;
-      switch (e.outcome) {
-        case 'sidecar-error': {
-          const sidecar = inDrop(c, e.sidecar);
-          const recordName = sidecarRecordName(sidecar);
-          const record = records.get(recordName) as SidecarRecord | undefined;
-          expect(record, `${label}: ${recordName} in ${outFiles.join(', ')}`).toBeDefined();
-          if (record) checkSidecarRecord(record, sidecar, join(drop, sidecar), e);
-          // Nothing planned from a refused sidecar.
-          expect(
-            [...records.values()].filter(
-              (r) => r.status === 'succeeded' && r.sidecar.uri === join(drop, sidecar),
-            ),
-          ).toEqual([]);
-          break;
-        }
-        case 'job-error': {
-          const input = inDrop(c, e.input);
-          const found = jobRecordsFor(input);
-          expect(
-            found.map(([name]) => name),
-            label,
-          ).toEqual([expect.stringMatching(/\.[0-9a-f]{8}\.error\.json$/)]);
-          const record = found[0]?.[1] as ErrorRecord;
-          expect(record.status, label).toBe('failed');
-          expect(record.error.code, label).toBe(e.code);
-          expect(record.file, label).toBe(input);
-          expect(record.error.details?.file, label).toBe(input);
-          expect(record.error.fix, label).toEqual(expect.stringMatching(/\S/));
-          expect(record.error.message, label).toContain(input);
-          // Bad input is refused before the model is called: nothing billed.
-          expect(record.usage, label).toBeUndefined();
-          expect(record.cost?.total ?? 0, label).toBe(0);
-          break;
-        }
-        case 'success': {
-          let found: Array<[string, ErrorRecord | MetadataRecord]>;
-          if (e.input !== undefined) {
-            found = jobRecordsFor(inDrop(c, e.input));
-          } else {
-            const prefix = join(out, inDrop(c, e.output ?? ''));
-            found = [...records.entries()].filter(
-              ([, r]) => r.status === 'succeeded' && r.output.uri.startsWith(prefix),
-            );
-          }
-          expect(found.map(([name]) => name).length, label).toBe(1);
-          const record = found[0]?.[1] as MetadataRecord;
-          expect(record.status, `${label}: ${JSON.stringify(record)}`).toBe('succeeded');
-          expect((await stat(record.output.uri)).size).toBe(record.output.bytes);
-          const input = record.inputs[0];
-          if (e.conversions !== undefined) {
-            expect(input?.conversions?.length ?? 0, label).toBe(e.conversions.length);
-            for (const pattern of e.conversions) {
-              expect(input?.conversions, label).toEqual(
-                expect.arrayContaining([expect.stringMatching(pattern)]),
-              );
-            }
-          }
-          if (e.original) {
-            expect({ width: input?.width, height: input?.height }, label).toEqual(e.original);
-          }
-          if (e.sent) {
-            expect({ width: input?.sentWidth, height: input?.sentHeight }, label).toEqual(e.sent);
-          }
-          break;
-        }
-        case 'never-processed': {
-          const file = inDrop(c, e.file);
-          const mentions = [...records.entries()].filter(
-            ([, r]) =>
-              ('file' in r && (r.file === join(drop, file) || r.file === file)) ||
-              (r.inputs ?? []).some((i) => i.uri === join(drop, file)),
-          );
-          expect(mentions, label).toEqual([]);
-          expect(summary.uncoveredImages, label).not.toContain(file);
-          expect(
-            outFiles.filter((f) => f.startsWith(`${folderOf(file)}${stemOf(file)}.`)),
-            label,
-          ).toEqual([]);
-          break;
-        }
-      }
     }
+  }
+  if (e.original) {
+    expect({ width: input?.width, height: input?.height }, label).toEqual(e.original);
+  }
+  if (e.sent) {
+    expect({ width: input?.sentWidth, height: input?.sentHeight }, label).toEqual(e.sent);
+  }
+}
 
-    // The run's totals agree with the table: every planned job is either a success or a bad input.
+function checkNeverProcessed(run: CorpusRun, c: BadInputCase, e: Expected, label: string) {
+  if (e.outcome !== 'never-processed') return;
+  const file = inDrop(c, e.file);
+  const mentions = [...run.records.entries()].filter(
+    ([, r]) =>
+      ('file' in r && (r.file === join(run.drop, file) || r.file === file)) ||
+      (r.inputs ?? []).some((i) => i.uri === join(run.drop, file)),
+  );
+  expect(mentions, label).toEqual([]);
+  expect(run.summary.uncoveredImages, label).not.toContain(file);
+  expect(
+    run.outFiles.filter((f) => f.startsWith(`${folderOf(file)}${stemOf(file)}.`)),
+    label,
+  ).toEqual([]);
+}
+
+describe('bad-input corpus through the CLI runner (one drop holding every case)', () => {
+  let corpusRoot: string;
+  let run: CorpusRun;
+  beforeAll(async () => {
+    corpusRoot = await mkdtemp(join(tmpdir(), 'bananaflow-bad-input-corpus-'));
+    run = await runCorpus(corpusRoot);
+  }, 30_000);
+  afterAll(async () => {
+    await rm(corpusRoot, { recursive: true, force: true });
+  });
+
+  it('finishes, exit 1 only because of the bad input (2 would be a usage or setup error)', () => {
+    expect(run.err).toContain('OFFLINE STAND-IN');
+    expect(run.code).toBe(1);
+  });
+
+  it('writes only to the output: the drop is byte-for-byte as it was', async () => {
+    expect(await snapshot(run.drop)).toEqual(run.dropBefore);
+    expect((await readdir(corpusRoot)).sort()).toEqual(['drop', 'out']);
+  });
+
+  const all = expectations(CASES);
+  it.each(all.map(({ c, e }) => [`${c.name}: ${JSON.stringify(e)}`, c, e] as const))(
+    '%s',
+    async (label, c, e) => {
+      checkSidecarError(run, c, e, label);
+      checkJobError(run, c, e, label);
+      await checkSuccess(run, c, e, label);
+      checkNeverProcessed(run, c, e, label);
+    },
+  );
+
+  it("the run's totals agree with the table: every planned job is a success or a bad input", () => {
+    const { summary } = run;
     const successes = all.filter(({ e }) => e.outcome === 'success').length;
     const jobErrors = all.filter(({ e }) => e.outcome === 'job-error');
     expect(summary).toMatchObject({
@@ -280,12 +314,15 @@ describe('bad-input corpus through the CLI runner (one drop holding every case)'
     for (const row of summary.rows.filter((r) => r.status === 'failed')) {
       expect(row.costUsd).toBe(0);
     }
+  });
 
-    // Output names: sanitised (no spaces, no control characters), NFC, and within file-name limits.
+  it('output names are sanitised (no spaces, no control characters), NFC, within name limits', () => {
     const awkward = CASES.find((c) => c.name === 'awkward-names');
-    const outputs = outFiles.filter((f) => f.startsWith('awkward-names/') && f.endsWith('.png'));
+    const outputs = run.outFiles.filter(
+      (f) => f.startsWith('awkward-names/') && f.endsWith('.png'),
+    );
     expect(outputs).toHaveLength(awkward?.expect.length ?? -1);
-    for (const name of outFiles.filter((f) => !f.includes('.bananaflow-meta'))) {
+    for (const name of run.outFiles.filter((f) => !f.includes('.bananaflow-meta'))) {
       for (const segment of name.split('/')) {
         expect(Buffer.byteLength(segment), segment).toBeLessThanOrEqual(255);
       }
@@ -306,8 +343,10 @@ describe('bad-input corpus through the CLI runner (one drop holding every case)'
         expect.stringMatching(/^awkward-names\/holiday-a+\.edit\.[0-9a-f]{8}\.png$/),
       ]),
     );
-  }, 30_000);
+  });
+});
 
+describe('bad input, one case at a time', () => {
   it('a sidecar uploaded twice: new job ids, the first outputs stay untouched, nothing overwritten', async () => {
     const drop = join(root, 'drop');
     const out = join(root, 'out');

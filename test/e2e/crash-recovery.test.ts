@@ -1,7 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { pubsubEmulatorAvailable } from '../../infra/emulator/pubsub-emulator.ts';
+import { describe, expect, it } from 'vitest';
 import { type Stack, startStack } from '../../infra/emulator/start-stack.ts';
 import { JOB_STAGES, type JobStage } from '../../shared/pipeline/job-stages.ts';
+import { emulatorSuite } from '../support/emulator.ts';
 import { tinyImage, writeDrop } from '../support/pipeline-harness.ts';
 import { readRecords, waitFor, withoutGeminiCredentials } from '../support/stack-harness.ts';
 
@@ -13,16 +13,14 @@ import { readRecords, waitFor, withoutGeminiCredentials } from '../support/stack
  * the answer being persisted, which a kill cannot hit here).
  */
 
-const available = pubsubEmulatorAvailable();
-if (!available.ok) console.warn(`Skipping the crash-recovery tests: ${available.why}`);
+const needsEmulator = emulatorSuite('the crash-recovery tests');
 
 const lines: string[] = [];
 let stack: Stack;
 const wait = <T>(what: string, check: () => Promise<T | undefined>) =>
   waitFor(what, check, { deadlineMs: 120_000, lines });
 
-beforeAll(async () => {
-  if (!available.ok) return;
+needsEmulator.beforeAll(async () => {
   stack = await startStack({
     pollMs: 100,
     env: {
@@ -39,11 +37,11 @@ beforeAll(async () => {
   });
 }, 60_000);
 
-afterAll(async () => {
-  if (available.ok) await stack.stop();
+needsEmulator.afterAll(async () => {
+  await stack.stop();
 });
 
-describe.skipIf(!available.ok)('a worker killed in the middle of a job', () => {
+describe.skipIf(!needsEmulator.ok)('a worker killed in the middle of a job', () => {
   it.each(JOB_STAGES.map((stage) => [stage]))(
     'at "%s": after a restart the job completes exactly once, and each step is paid once',
     async (stage: JobStage) => {

@@ -2,13 +2,10 @@ import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import {
-  pubsubEmulatorAvailable,
-  startPubSubEmulator,
-} from '../../infra/emulator/pubsub-emulator.ts';
+import { startPubSubEmulator } from '../../infra/emulator/pubsub-emulator.ts';
+import { emulatorSuite } from '../support/emulator.ts';
 
-const available = pubsubEmulatorAvailable();
-if (!available.ok) console.warn(`Skipping Pub/Sub emulator lifecycle tests: ${available.why}`);
+const needsEmulator = emulatorSuite('Pub/Sub emulator lifecycle tests');
 
 const MODULE = fileURLToPath(new URL('../../infra/emulator/pubsub-emulator.ts', import.meta.url));
 
@@ -30,7 +27,7 @@ async function serves(host: string): Promise<boolean> {
   }
 }
 
-describe.skipIf(!available.ok)('Pub/Sub emulator lifecycle', () => {
+describe.skipIf(!needsEmulator.ok)('Pub/Sub emulator lifecycle', () => {
   it('serves once started and frees its port after stop()', async () => {
     const emulator = await startPubSubEmulator();
     const port = Number(emulator.host.split(':')[1]);
@@ -66,11 +63,11 @@ describe.skipIf(!available.ok)('Pub/Sub emulator lifecycle', () => {
     const host = stdout.trim().split('\n').at(-1) ?? '';
     expect(host).toMatch(/^127\.0\.0\.1:\d+$/);
     // SIGKILL is immediate but the kernel releases the socket asynchronously: allow a moment.
-    let free = false;
-    for (let i = 0; i < 50 && !free; i++) {
-      free = !(await serves(host)) && (await portIsFree(Number(host.split(':')[1])));
-      if (!free) await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-    expect(free).toBe(true);
+    await expect
+      .poll(async () => !(await serves(host)) && (await portIsFree(Number(host.split(':')[1]))), {
+        timeout: 5_000,
+        interval: 100,
+      })
+      .toBe(true);
   });
 });

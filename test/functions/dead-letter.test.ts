@@ -1,10 +1,10 @@
 import type { Subscription } from '@google-cloud/pubsub';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import '../../functions/dead-letter/index.ts';
-import { pubsubEmulatorAvailable } from '../../infra/emulator/pubsub-emulator.ts';
 import { JobState } from '../../shared/pipeline/job-state.ts';
 import type { Job } from '../../shared/planning/job.ts';
 import { outputNames } from '../../shared/planning/output-names.ts';
+import { emulatorSuite } from '../support/emulator.ts';
 import {
   type FunctionEnv,
   PROJECT,
@@ -16,8 +16,7 @@ import {
 } from '../support/function-env.ts';
 import { tinyImage, writeDrop } from '../support/pipeline-harness.ts';
 
-const available = pubsubEmulatorAvailable();
-if (!available.ok) console.warn(`Skipping dead-letter function tests: ${available.why}`);
+const needsEmulator = emulatorSuite('dead-letter function tests');
 
 const DEAD_LETTER_TOPIC = 'fn-test-dead-letter';
 
@@ -25,14 +24,12 @@ let env: FunctionEnv;
 let server: { url: string; close(): Promise<void> };
 let resultsTap: Subscription;
 
-beforeAll(async () => {
-  if (!available.ok) return;
+needsEmulator.beforeAll(async () => {
   env = await startFunctionEnv();
   resultsTap = await env.tap(env.topics.results);
   server = await serveFunction('deadLetter');
 });
-afterAll(async () => {
-  if (!available.ok) return;
+needsEmulator.afterAll(async () => {
   await server.close();
   await env.close();
 });
@@ -69,7 +66,7 @@ const readRecord = async (name: string) =>
   JSON.parse((await env.harness.store.read('output', name)).bytes.toString('utf8'));
 const acked = (status: number) => status >= 200 && status < 300;
 
-describe.skipIf(!available.ok)(
+describe.skipIf(!needsEmulator.ok)(
   'dead-letter function (Pub/Sub push from the dead-letter topic)',
   () => {
     it('records DEAD_LETTERED with the delivery count and the last failure', async () => {

@@ -1,7 +1,7 @@
 import type { Subscription } from '@google-cloud/pubsub';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import '../../functions/ingest/index.ts';
-import { pubsubEmulatorAvailable } from '../../infra/emulator/pubsub-emulator.ts';
+import { emulatorSuite } from '../support/emulator.ts';
 import {
   type FunctionEnv,
   JOBS_TOPIC,
@@ -12,21 +12,18 @@ import {
 } from '../support/function-env.ts';
 import { tinyImage, writeDrop } from '../support/pipeline-harness.ts';
 
-const available = pubsubEmulatorAvailable();
-if (!available.ok) console.warn(`Skipping ingest function tests: ${available.why}`);
+const needsEmulator = emulatorSuite('ingest function tests');
 
 let env: FunctionEnv;
 let server: { url: string; close(): Promise<void> };
 let jobsTap: Subscription;
 
-beforeAll(async () => {
-  if (!available.ok) return;
+needsEmulator.beforeAll(async () => {
   env = await startFunctionEnv();
   jobsTap = await env.tap(env.topics.jobs);
   server = await serveFunction('ingest');
 });
-afterAll(async () => {
-  if (!available.ok) return;
+needsEmulator.afterAll(async () => {
   await server.close();
   await env.close();
 });
@@ -74,7 +71,7 @@ async function finalized(
 
 const acked = (status: number) => status >= 200 && status < 300;
 
-describe.skipIf(!available.ok)('ingest function (storage finalized CloudEvents)', () => {
+describe.skipIf(!needsEmulator.ok)('ingest function (storage finalized CloudEvents)', () => {
   it('plans the jobs a sidecar completes and publishes them to the jobs topic', async () => {
     await writeDrop(env.harness.dropDir, {
       'cats/tom.png': await tinyImage(),

@@ -1,11 +1,11 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Subscription } from '@google-cloud/pubsub';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import '../../functions/worker/index.ts';
-import { pubsubEmulatorAvailable } from '../../infra/emulator/pubsub-emulator.ts';
 import type { Job } from '../../shared/planning/job.ts';
 import { outputNames } from '../../shared/planning/output-names.ts';
+import { emulatorSuite } from '../support/emulator.ts';
 import {
   type FunctionEnv,
   JOBS_TOPIC,
@@ -18,21 +18,18 @@ import {
 } from '../support/function-env.ts';
 import { tinyImage, writeDrop } from '../support/pipeline-harness.ts';
 
-const available = pubsubEmulatorAvailable();
-if (!available.ok) console.warn(`Skipping worker function tests: ${available.why}`);
+const needsEmulator = emulatorSuite('worker function tests');
 
 let env: FunctionEnv;
 let server: { url: string; close(): Promise<void> };
 let resultsTap: Subscription;
 
-beforeAll(async () => {
-  if (!available.ok) return;
+needsEmulator.beforeAll(async () => {
   env = await startFunctionEnv();
   resultsTap = await env.tap(env.topics.results);
   server = await serveFunction('worker');
 });
-afterAll(async () => {
-  if (!available.ok) return;
+needsEmulator.afterAll(async () => {
   await server.close();
   await env.close();
 });
@@ -59,7 +56,7 @@ const callsFor = (marker: string) =>
   env.harness.standIn.stats().calls.filter((c) => c.prompt.includes(marker)).length;
 const acked = (status: number) => status >= 200 && status < 300;
 
-describe.skipIf(!available.ok)('worker function (Pub/Sub push CloudEvents)', () => {
+describe.skipIf(!needsEmulator.ok)('worker function (Pub/Sub push CloudEvents)', () => {
   it('runs a pushed job: output, metadata record, result event; a redelivery is not paid again', async () => {
     const job = await planJob('ok', 'paint it teal (ok-case)');
     const names = outputNames(job.output.base, job.output.format);

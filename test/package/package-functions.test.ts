@@ -5,7 +5,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   DEFAULT_FUNCTIONS,
   type FunctionSpec,
@@ -334,8 +334,8 @@ describe('packageFunctions', () => {
       output += d.toString();
     });
     try {
-      let status = 0;
-      for (let attempt = 0; attempt < 100 && status === 0; attempt++) {
+      // Until the server listens, the POST fails (0); then it answers the event once.
+      const status = async () => {
         try {
           const response = await fetch(`http://127.0.0.1:${port}/`, {
             method: 'POST',
@@ -348,16 +348,21 @@ describe('packageFunctions', () => {
               data: {},
             }),
           });
-          status = response.status;
+          return response.status;
         } catch {
-          await new Promise((r) => setTimeout(r, 100));
+          return 0;
         }
-      }
-      expect(status, output).toBe(204);
-      for (let i = 0; i < 20 && !output.includes('Hello, evt-42'); i++) {
-        await new Promise((r) => setTimeout(r, 50));
-      }
-      expect(output).toContain('Hello, evt-42');
+      };
+      const answered = await vi.waitFor(
+        async () => {
+          const code = await status();
+          if (code === 0) throw new Error('not listening yet');
+          return code;
+        },
+        { timeout: 10_000, interval: 100 },
+      );
+      expect(answered, output).toBe(204);
+      await expect.poll(() => output, { timeout: 5_000, interval: 50 }).toContain('Hello, evt-42');
     } finally {
       child.kill();
     }

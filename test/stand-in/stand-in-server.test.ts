@@ -330,9 +330,7 @@ describe('protocol', () => {
       () => 'socket closed',
     );
     // Wait until the stand-in has the call, then close it under the client.
-    while (hanging.stats().totalCalls === 0 || hanging.stats().calls.length === 0) {
-      await new Promise((resolve) => setTimeout(resolve, 5));
-    }
+    await expect.poll(() => hanging.stats().calls.length, { interval: 5 }).toBeGreaterThan(0);
     await hanging.close();
     expect(await pending).toBe('socket closed');
     expect(hanging.stats().byOutcome).toEqual({ hang: 1 });

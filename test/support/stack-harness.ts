@@ -1,5 +1,6 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { vi } from 'vitest';
 
 /** Helpers for tests that drive the emulator stack (startStack). */
 
@@ -21,16 +22,19 @@ export async function waitFor<T>(
   check: () => Promise<T | undefined>,
   options: { deadlineMs: number; lines: readonly string[] },
 ): Promise<T> {
-  const deadline = Date.now() + options.deadlineMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) {
-      throw new Error(
-        `Timed out waiting for ${what}. Stack output:\n${options.lines.slice(-60).join('\n')}`,
-      );
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
+  try {
+    return await vi.waitFor(
+      async () => {
+        const value = await check();
+        if (value === undefined) throw new Error(`still waiting for ${what}`);
+        return value;
+      },
+      { timeout: options.deadlineMs, interval: 100 },
+    );
+  } catch {
+    throw new Error(
+      `Timed out waiting for ${what}. Stack output:\n${options.lines.slice(-60).join('\n')}`,
+    );
   }
 }
 
