@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { BananaError } from '../errors.ts';
-import type { ObjectStore } from '../ports/object-store.ts';
+import { z } from 'zod';
+import { type ObjectStore, readJsonIfExists, writeIfAbsent } from '../ports/object-store.ts';
 import { PIPELINE_PREFIX } from '../sidecar/drop-files.ts';
 import type { SidecarKind } from './plan-sidecar.ts';
 
@@ -30,14 +30,9 @@ export class WaitingIndex {
   async remember(sidecar: string, kind: SidecarKind, inputs: readonly string[]): Promise<void> {
     const body = Buffer.from(`${JSON.stringify({ sidecar, kind })}\n`);
     for (const input of inputs) {
-      try {
-        await this.store.write(this.bucket, markerName(input, sidecar), body, {
-          contentType: 'application/json',
-          ifGenerationMatch: '0',
-        });
-      } catch (error) {
-        if (!(error instanceof BananaError && error.code === 'STORAGE_ALREADY_EXISTS')) throw error;
-      }
+      await writeIfAbsent(this.store, this.bucket, markerName(input, sidecar), body, {
+        contentType: 'application/json',
+      });
     }
   }
 
@@ -48,17 +43,11 @@ export class WaitingIndex {
       delimiter: '/',
     });
     for (const info of markers) {
-      try {
-        const { bytes } = await this.store.read(this.bucket, info.name, { maxBytes: 64 * 1024 });
-        const parsed = JSON.parse(bytes.toString('utf8')) as { sidecar?: unknown; kind?: unknown };
-        if (typeof parsed.sidecar === 'string' && isKind(parsed.kind)) {
-          found.push({ sidecar: parsed.sidecar, kind: parsed.kind, marker: info.name });
-        }
-      } catch (error) {
-        // Forgotten by a concurrent upload of the same input: nothing left to do for it.
-        if (error instanceof BananaError && error.code === 'STORAGE_NOT_FOUND') continue;
-        throw error;
-      }
+      const marker = await readJsonIfExists(this.store, this.bucket, info.name, markerSchema, {
+        maxBytes: 64 * 1024,
+      });
+      // Gone: forgotten by a concurrent upload of the same input, nothing left to do for it.
+      if (marker) found.push({ ...marker, marker: info.name });
     }
     return found;
   }
@@ -73,6 +62,7 @@ function markerName(input: string, sidecar: string): string {
   return `${WAITING_PREFIX}${input}/${hash}.json`;
 }
 
-function isKind(value: unknown): value is SidecarKind {
-  return value === 'image' || value === 'folder' || value === 'manifest';
-}
+const markerSchema: z.ZodType<{ sidecar: string; kind: SidecarKind }> = z.object({
+  sidecar: z.string(),
+  kind: z.enum(['image', 'folder', 'manifest']),
+});
