@@ -29,17 +29,26 @@ export async function announceResult(
   await new JobState(deps.store, bucket, event.jobId).markAnnounced();
 }
 
-/** For a duplicate delivery of a finished job: sends the result event if it never went out. */
+/**
+ * For a duplicate delivery of a finished job: sends the result event if it never went out. A job
+ * whose working state is gone was cleaned after its event went out (`JobState.clean`); the
+ * delivery markers of `messageId`, the delivery asking, are then removed too.
+ */
 export async function announceIfMissed(
   deps: AnnounceDeps,
   bucket: string,
   jobId: string,
   recordName: string,
+  messageId?: string,
 ): Promise<void> {
   const state = new JobState(deps.store, bucket, jobId);
   // Even under a live claim: its holder may have died between the record and the event, and its
   // lease outlasts the redeliveries. At worst the event goes out twice.
   if (await state.wasAnnounced()) return;
+  if (await state.wasCleaned(messageId)) {
+    if (messageId !== undefined) await state.forgetDeliveries(messageId);
+    return;
+  }
   const { bytes } = await deps.store.read(bucket, recordName, { maxBytes: 1 << 20 });
   const event = eventFromRecord(JSON.parse(bytes.toString('utf8')), deps.uriOf(bucket, recordName));
   if (!event) return;

@@ -16,7 +16,8 @@ export async function findFinished(run: JobRun): Promise<RunJobResult | undefine
   const record = metadata ?? error;
   if (!record) return undefined;
   run.log.info('duplicate delivery of a finished job: skipped', { record: record.name });
-  await announceIfMissed({ ...deps, log: run.log }, bucket, run.job.jobId, record.name);
+  const { messageId } = run.delivery;
+  await announceIfMissed({ ...deps, log: run.log }, bucket, run.job.jobId, record.name, messageId);
   await chainIfMissed({ ...deps, log: run.log }, run.job, record.name);
   return { status: 'duplicate', recordUri: deps.uriOf(bucket, record.name) };
 }

@@ -50,7 +50,12 @@ export function startJobRun(deps: WorkerDeps, job: Job, delivery: Delivery): Job
     model: deps.catalog.resolve(job.model),
     state,
     ledger: BillingLedger.forJob(deps, job, state),
-    log: deps.log.child({ jobId: job.jobId, runId: job.runId, attempt: delivery.attempt }),
+    log: deps.log.child({
+      jobId: job.jobId,
+      runId: job.runId,
+      messageId: delivery.messageId,
+      attempt: delivery.attempt,
+    }),
     startedAt: deps.now(),
   };
 }

@@ -11,8 +11,10 @@ import { type ObjectStore, readJsonIfExists, writeIfAbsent } from '../ports/obje
 import { PIPELINE_PREFIX } from '../sidecar/drop-files.ts';
 
 /**
- * A job's working state, kept in the output bucket under _bananaflow/jobs/<jobId>/ (a lifecycle
- * rule deletes it later):
+ * A job's working state, kept in the output bucket under _bananaflow/jobs/<jobId>/ while the job
+ * runs. Once its record is written and announced the worker deletes it (`clean`); what a failure
+ * that can be run again needs (a dead-lettered job's billed usage and checkpoint) stays, and a
+ * lifecycle rule deletes leftovers later:
  *   claim.json         who is working on the job, until when (create-only; taken over after expiry)
  *   model-result.json  what the model answered, written before any post-processing
  *   model-output       the answered image bytes
@@ -183,6 +185,45 @@ export class JobState {
     return this.readJson('model-result.json', persistedModelResultSchema);
   }
 
+  /**
+   * After the job's commit point (its record is written and announced) its working state has
+   * done its work: deletes all of it but the claim (its holder releases that), the `announced`
+   * marker last, so a concurrent duplicate delivery sees either the marker or nothing.
+   */
+  async clean(): Promise<void> {
+    const claim = stateName(this.jobId, 'claim.json');
+    const announced = stateName(this.jobId, 'announced');
+    const names = (await this.store.list(this.bucket, stateName(this.jobId, ''))).map(
+      (o) => o.name,
+    );
+    const rest = names.filter((name) => name !== claim && name !== announced);
+    await Promise.all(rest.map((name) => this.store.delete(this.bucket, name)));
+    await this.store.delete(this.bucket, announced);
+  }
+
+  /**
+   * True when nothing of the job's working state is left but a claim and the delivery markers of
+   * `messageId` (the delivery asking): it was cleaned after its result was announced.
+   */
+  async wasCleaned(messageId?: string): Promise<boolean> {
+    const own = messageId === undefined ? undefined : this.deliveryPrefix(messageId);
+    const claim = stateName(this.jobId, 'claim.json');
+    const names = (await this.store.list(this.bucket, stateName(this.jobId, ''))).map(
+      (o) => o.name,
+    );
+    return names.every((name) => name === claim || (own !== undefined && name.startsWith(own)));
+  }
+
+  /** Deletes the delivery markers of one message (a duplicate delivery of a cleaned job). */
+  async forgetDeliveries(messageId: string): Promise<void> {
+    const markers = await this.store.list(this.bucket, this.deliveryPrefix(messageId));
+    await Promise.all(markers.map((o) => this.store.delete(this.bucket, o.name)));
+  }
+
+  private deliveryPrefix(messageId: string): string {
+    return stateName(this.jobId, `deliveries/${messageId.replace(/[^\w-]/g, '_')}.`);
+  }
+
   /** Notes that the job's result event went out. */
   async markAnnounced(): Promise<void> {
     await this.writeIfAbsent('announced', Buffer.alloc(0), 'application/octet-stream');
@@ -246,7 +287,7 @@ export class JobState {
    * markers make the count exact under concurrent deliveries, across instances.
    */
   async recordDelivery(messageId: string): Promise<number> {
-    const prefix = stateName(this.jobId, `deliveries/${messageId.replace(/[^\w-]/g, '_')}.`);
+    const prefix = this.deliveryPrefix(messageId);
     for (;;) {
       const n = (await this.store.list(this.bucket, prefix)).length + 1;
       try {

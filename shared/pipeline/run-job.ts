@@ -65,6 +65,7 @@ async function runClaimedJob(run: JobRun): Promise<RunJobResult | HeldResult> {
   const record = buildMetadataRecord(run, { inputs, answer, output, billed, finishedAt });
   const recordUri = await writeMetadataRecord(run.deps, run.job, record);
   await run.deps.spending?.record(record.cost.total);
+  await cleanWorkingState(run);
   run.log.info('job succeeded', {
     cost: record.cost.total,
     output: record.output.uri,
@@ -92,6 +93,7 @@ async function settleFailure(run: JobRun, error: unknown): Promise<RunJobResult>
   return recordFailure(run, failure, billed);
 }
 
+/** A permanent failure: its error record (what it was billed included), then no working state. */
 async function recordFailure(
   run: JobRun,
   failure: ReturnType<typeof toBananaError>,
@@ -99,5 +101,18 @@ async function recordFailure(
 ): Promise<RunJobResult> {
   const record = await writeErrorRecord(run.deps, run.job, failure, run.delivery.attempt, billed);
   if (billed) await run.deps.spending?.record(billed.cost.total);
+  await cleanWorkingState(run);
   return { status: 'failed', record, recordUri: run.deps.uriOf(run.bucket, run.names.error) };
+}
+
+/**
+ * Past the commit point (record written, result announced) the job's working state is deleted.
+ * Best effort: the record already says "done", and a lifecycle rule removes what is left.
+ */
+async function cleanWorkingState(run: JobRun): Promise<void> {
+  await run.state.clean().catch((error: unknown) => {
+    run.log.warn('could not delete the working state of a finished job', {
+      error: (error as Error).message,
+    });
+  });
 }

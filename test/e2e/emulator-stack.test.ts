@@ -210,14 +210,20 @@ describe.skipIf(!needsEmulator.ok)('the emulator stack, end to end', () => {
         const found = await recordsFor(marker);
         return found.length > 0 ? found : undefined;
       });
-      // Every one of the five messages was delivered (and none of them paid again).
-      const deliveries = join(stack.outputDir, '_bananaflow', 'jobs', job.jobId, 'deliveries');
-      await waitFor('a delivery of each published message', async () => {
-        const markers = await readdir(deliveries).catch(() => []);
-        return messageIds.every((id) => markers.some((m) => m.startsWith(`${id}.`)))
+      // Every one of the five messages was delivered (and none of them paid again): the worker
+      // logs each delivery of the job with its message id.
+      await waitFor('a delivery of each published message', async () =>
+        messageIds.every((id) =>
+          lines.some((l) => l.startsWith('[worker]') && l.includes(`"messageId":"${id}"`)),
+        )
           ? true
-          : undefined;
-      });
+          : undefined,
+      );
+      // Past the commit point nothing of the job's working state is left, duplicates included.
+      const state = join(stack.outputDir, '_bananaflow', 'jobs', job.jobId);
+      await waitFor('the job state to be cleaned', async () =>
+        (await readdir(state, { recursive: true }).catch(() => [])).length === 0 ? true : undefined,
+      );
       expect(await recordsFor(marker)).toHaveLength(1);
       expect(modelCallsFor(marker)).toBe(1);
     } finally {

@@ -55,9 +55,15 @@ describe('announceResult', () => {
   });
 });
 
+/** A worker that died between the record and the event leaves its working state behind. */
+async function diedAfterRecord() {
+  await store.write('out', 'cat.edit.png.json', Buffer.from(JSON.stringify(record)));
+  await store.write('out', `_bananaflow/jobs/${JOB}/model-result.json`, Buffer.from('{}'));
+}
+
 describe('announceIfMissed', () => {
   it('sends the event of a finished job from its record when it never went out', async () => {
-    await store.write('out', 'cat.edit.png.json', Buffer.from(JSON.stringify(record)));
+    await diedAfterRecord();
     await announceIfMissed(deps(), 'out', JOB, 'cat.edit.png.json');
     expect(queue.results).toEqual([
       expect.objectContaining({
@@ -71,9 +77,18 @@ describe('announceIfMissed', () => {
   });
 
   it('sends nothing again once the event went out', async () => {
-    await store.write('out', 'cat.edit.png.json', Buffer.from(JSON.stringify(record)));
+    await diedAfterRecord();
     await announceIfMissed(deps(), 'out', JOB, 'cat.edit.png.json');
     await announceIfMissed(deps(), 'out', JOB, 'cat.edit.png.json');
     expect(queue.results).toHaveLength(1);
+  });
+
+  it('sends nothing for a job cleaned after its event, and removes the asking delivery marker', async () => {
+    const state = new JobState(store, 'out', JOB);
+    await store.write('out', 'cat.edit.png.json', Buffer.from(JSON.stringify(record)));
+    await state.recordDelivery('msg-late');
+    await announceIfMissed(deps(), 'out', JOB, 'cat.edit.png.json', 'msg-late');
+    expect(queue.results).toEqual([]);
+    expect(await store.list('out', '_bananaflow/')).toEqual([]);
   });
 });

@@ -90,4 +90,28 @@ describe('countDelivery', () => {
     expect(await countDelivery(store, job, 'msg-1', 'elsewhere')).toBe(1);
     expect(await store.list('out', '')).toEqual([]);
   });
+
+  it('clean() deletes the working state but a claim; wasCleaned() then says so', async () => {
+    const state = new JobState(store, 'out', JOB);
+    const claim = await state.claim(holder('a'), at(0), 10_000);
+    await state.saveModelResult({
+      kind: 'text-only',
+      message: 'no image',
+      usage: { ...ZERO_USAGE },
+      turns: [],
+      modelMs: 1,
+    });
+    await state.recordDelivery('msg-1');
+    await state.markAnnounced();
+    expect(await state.wasCleaned()).toBe(false);
+    await state.clean();
+    expect((await store.list('out', '')).map((o) => o.name)).toEqual([
+      `_bananaflow/jobs/${JOB}/claim.json`,
+    ]);
+    expect(await state.wasCleaned()).toBe(true);
+    if (claim.ok) await state.release(claim.generation);
+    await state.recordDelivery('msg-2');
+    expect(await state.wasCleaned('msg-2')).toBe(true);
+    expect(await state.wasCleaned('msg-3')).toBe(false);
+  });
 });
