@@ -1,6 +1,6 @@
 import { basename, dirname, join, resolve } from 'node:path';
 import { createJsonLogger } from '../../../shared/adapters/json-logger.ts';
-import { silentLogger } from '../../../shared/ports/logger.ts';
+import { type Logger, silentLogger } from '../../../shared/ports/logger.ts';
 import { plural } from '../../../shared/text/plural.ts';
 import { localPipeline, runDrop } from '../../runner/run-drop.ts';
 import {
@@ -100,7 +100,6 @@ async function run(input: CommandInput): Promise<number> {
   try {
     say(choice.notice);
     const progress = progressReporter(io.err);
-    const logLevel = config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL;
     const maxUsd = values['max-usd'] as number | undefined;
     const concurrency = values.concurrency as number | undefined;
     const maxAttempts = values['max-attempts'] as number | undefined;
@@ -113,7 +112,7 @@ async function run(input: CommandInput): Promise<number> {
       onBatchProgress: json ? undefined : batchReporter(say),
       catalog,
       config,
-      log: json ? silentLogger : createJsonLogger({ level: logLevel, write: () => {} }),
+      log: runLogger(input),
       ...(concurrency ? { concurrency } : {}),
       ...(maxAttempts ? { maxAttempts } : {}),
       ...(maxUsd !== undefined ? { maxUsd } : {}),
@@ -145,4 +144,17 @@ async function run(input: CommandInput): Promise<number> {
   } finally {
     await choice.close();
   }
+}
+
+/**
+ * The run's log: silent unless LOG_LEVEL is set (the progress bar and the summary speak for the
+ * run), then JSON lines at that level on stderr, which keeps stdout clean for --json.
+ */
+function runLogger(input: CommandInput): Logger {
+  if (!input.env.LOG_LEVEL) return silentLogger;
+  return createJsonLogger({
+    level: input.config().LOG_LEVEL,
+    base: { command: 'run' },
+    write: (line) => input.io.err.write(`${line}\n`),
+  });
 }
