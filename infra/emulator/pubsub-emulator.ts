@@ -130,20 +130,7 @@ export async function startPubSubEmulator(
   const projectId = options.projectId ?? DEFAULT_PROJECT_ID;
   const port = options.port ?? (await freePort());
   const host = `127.0.0.1:${port}`;
-  const launcher = path.join(
-    await sdkRoot(),
-    'platform',
-    'pubsub-emulator',
-    'bin',
-    'cloud-pubsub-emulator',
-  );
-  const [command, args] = existsSync(launcher)
-    ? [launcher, ['--host=127.0.0.1', `--port=${port}`]]
-    : [
-        'gcloud',
-        ['beta', 'emulators', 'pubsub', 'start', `--host-port=${host}`, `--project=${projectId}`],
-      ];
-
+  const [command, args] = await emulatorCommand(port, projectId);
   const started = Date.now();
   // detached: the child leads a new process group, so one kill reaches java and any wrapper.
   const child = spawn(command, args, { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -153,6 +140,46 @@ export async function startPubSubEmulator(
   };
   child.stdout?.on('data', keep);
   child.stderr?.on('data', keep);
+  const life = watchEmulator(child, host);
+  const deadline = started + (options.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS);
+  while (!(await answers(host))) {
+    if (life.failure() !== undefined || life.hasExited() || Date.now() > deadline) {
+      await life.stop();
+      const reason =
+        life.failure()?.message ??
+        (life.hasExited() ? `exited with code ${child.exitCode}` : 'did not answer in time');
+      throw new Error(`Pub/Sub emulator on ${host} ${reason}. Output:\n${output}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return { host, projectId, startupMs: Date.now() - started, stop: life.stop };
+}
+
+/** The emulator's own launcher when the SDK has it, else gcloud. */
+async function emulatorCommand(port: number, projectId: string): Promise<[string, string[]]> {
+  const launcher = path.join(
+    await sdkRoot(),
+    'platform',
+    'pubsub-emulator',
+    'bin',
+    'cloud-pubsub-emulator',
+  );
+  if (existsSync(launcher)) return [launcher, ['--host=127.0.0.1', `--port=${port}`]];
+  return [
+    'gcloud',
+    [
+      'beta',
+      'emulators',
+      'pubsub',
+      'start',
+      `--host-port=127.0.0.1:${port}`,
+      `--project=${projectId}`,
+    ],
+  ];
+}
+
+/** The emulator process's exit and spawn failure, and a stop that frees its port for sure. */
+function watchEmulator(child: ChildProcess, host: string) {
   const exited = new Promise<void>((resolve) => {
     if (child.exitCode !== null || child.signalCode !== null) resolve();
     child.once('exit', () => resolve());
@@ -161,13 +188,16 @@ export async function startPubSubEmulator(
   void exited.then(() => {
     hasExited = true;
   });
+  let failure: Error | undefined;
+  child.once('error', (error) => {
+    failure = error;
+  });
   // A test runner that exits without calling stop() must not leave Java holding the port.
   const onExit = () => {
     // Once the leader is reaped its pid (= the group id) may be reused: never signal it then.
     if (!hasExited) killGroup(child, 'SIGKILL');
   };
   process.once('exit', onExit);
-
   const stop = async () => {
     process.removeListener('exit', onExit);
     if (!hasExited) {
@@ -191,22 +221,5 @@ export async function startPubSubEmulator(
     }
     if (await answers(host)) killGroup(child, 'SIGKILL');
   };
-
-  const deadline = started + (options.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS);
-  const spawnFailed = new Promise<Error>((resolve) => child.once('error', resolve));
-  let failure: Error | undefined;
-  void spawnFailed.then((error) => {
-    failure = error;
-  });
-  while (!(await answers(host))) {
-    if (failure !== undefined || hasExited || Date.now() > deadline) {
-      await stop();
-      const reason =
-        failure?.message ??
-        (hasExited ? `exited with code ${child.exitCode}` : 'did not answer in time');
-      throw new Error(`Pub/Sub emulator on ${host} ${reason}. Output:\n${output}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  return { host, projectId, startupMs: Date.now() - started, stop };
+  return { hasExited: () => hasExited, failure: () => failure, stop };
 }

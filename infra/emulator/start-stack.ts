@@ -12,6 +12,7 @@ import { startPubSubEmulator } from './pubsub-emulator.ts';
 import { tapResults } from './results-tap.ts';
 import {
   compactLine,
+  type OnFunctionLine,
   STACK_FUNCTIONS,
   type StackFunction,
   startStackFunction,
@@ -143,17 +144,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       results: () => results.events,
       requestEvents: () => results.requestEvents,
       storageEvents: () => watcher.deliveries(),
-      exited: (target) => functions[target].exited,
-      restartFunction: async (target, envOverrides = {}) => {
-        await functions[target].stop();
-        const port = functions[target].port;
-        functions[target] = await startStackFunction(
-          target,
-          port,
-          { ...env, ...envOverrides },
-          onLine,
-        );
-      },
+      ...controls(functions, env, onLine),
       publishJob: (job) =>
         topology.topics.jobs.publishMessage({ data: Buffer.from(JSON.stringify(job)) }),
       stop: () => stoppers.stopAll(),
@@ -164,6 +155,22 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     await stoppers.stopAll();
     throw error;
   }
+}
+
+/** What a crash test does to a function: wait for its exit, restart it on the same port. */
+function controls(
+  functions: Record<StackFunction, FunctionProcess>,
+  env: NodeJS.ProcessEnv,
+  onLine: OnFunctionLine,
+): Pick<Stack, 'exited' | 'restartFunction'> {
+  return {
+    exited: (target) => functions[target].exited,
+    restartFunction: async (target, envOverrides = {}) => {
+      await functions[target].stop();
+      const fnEnv = { ...env, ...envOverrides };
+      functions[target] = await startStackFunction(target, functions[target].port, fnEnv, onLine);
+    },
+  };
 }
 
 const DEFAULT_TOPICS: TopicNames = {

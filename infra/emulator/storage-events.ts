@@ -114,42 +114,10 @@ export function watchBucketFolder(options: FolderWatcherOptions): FolderWatcher 
   let stopped = false;
 
   const deliver = async (object: ObjectInfo) => {
-    const maxAttempts = options.maxAttempts ?? 5;
-    let backoff = options.retryBackoffMs ?? 500;
-    let status: number | undefined;
-    let attempts = 0;
-    let delivered = false;
-    while (attempts < maxAttempts && !stopped) {
-      attempts++;
-      const event = finalizedEvent(object);
-      try {
-        const response = await fetch(options.targetUrl, {
-          method: 'POST',
-          headers: event.headers,
-          body: JSON.stringify(event.body),
-        });
-        await response.arrayBuffer();
-        status = response.status;
-        delivered = response.ok;
-      } catch {
-        status = undefined;
-      }
-      if (delivered) break;
-      await sleep(backoff);
-      backoff *= 2;
-    }
-    const record: EventDelivery = {
-      name: object.name,
-      generation: object.generation,
-      attempts,
-      outcome: delivered ? 'delivered' : 'failed',
-      ...(status === undefined ? {} : { status }),
-      at: new Date().toISOString(),
-    };
+    const record = await deliverEvent(options, object, () => stopped);
     done.push(record);
     options.onDelivery?.(record);
   };
-
   const scan = async () => {
     const objects = await options.store.list(options.bucket, '');
     for (const object of objects) {
@@ -165,7 +133,6 @@ export function watchBucketFolder(options: FolderWatcherOptions): FolderWatcher 
       inFlight.add(delivery);
     }
   };
-
   const loop = (async () => {
     while (!stopped) {
       try {
@@ -176,7 +143,6 @@ export function watchBucketFolder(options: FolderWatcherOptions): FolderWatcher 
       await sleep(pollMs);
     }
   })();
-
   return {
     deliveries: () => done,
     stop: async () => {
@@ -184,5 +150,45 @@ export function watchBucketFolder(options: FolderWatcherOptions): FolderWatcher 
       await loop;
       await Promise.all(inFlight);
     },
+  };
+}
+
+/** POSTs the object's finalized event until it is accepted, with backoff, as Eventarc retries. */
+async function deliverEvent(
+  options: FolderWatcherOptions,
+  object: ObjectInfo,
+  stopped: () => boolean,
+): Promise<EventDelivery> {
+  const maxAttempts = options.maxAttempts ?? 5;
+  let backoff = options.retryBackoffMs ?? 500;
+  let status: number | undefined;
+  let attempts = 0;
+  let delivered = false;
+  while (attempts < maxAttempts && !stopped()) {
+    attempts++;
+    const event = finalizedEvent(object);
+    try {
+      const response = await fetch(options.targetUrl, {
+        method: 'POST',
+        headers: event.headers,
+        body: JSON.stringify(event.body),
+      });
+      await response.arrayBuffer();
+      status = response.status;
+      delivered = response.ok;
+    } catch {
+      status = undefined;
+    }
+    if (delivered) break;
+    await sleep(backoff);
+    backoff *= 2;
+  }
+  return {
+    name: object.name,
+    generation: object.generation,
+    attempts,
+    outcome: delivered ? 'delivered' : 'failed',
+    ...(status === undefined ? {} : { status }),
+    at: new Date().toISOString(),
   };
 }

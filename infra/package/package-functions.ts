@@ -120,71 +120,11 @@ export async function packageFunctions(options: PackageOptions): Promise<Manifes
   const functions = options.functions ?? DEFAULT_FUNCTIONS;
   const log = options.log ?? ((line: string) => console.log(line));
   const root = await readRootPackage(rootDir);
-  const rootDependencies = root.dependencies ?? {};
-
-  const names = new Set<string>();
-  for (const fn of functions) {
-    if (!/^[a-z][a-z0-9-]*$/.test(fn.name)) throw new Error(`Invalid function name: ${fn.name}`);
-    if (names.has(fn.name)) throw new Error(`Duplicate function name: ${fn.name}`);
-    names.add(fn.name);
-  }
-
+  checkNames(functions);
   await mkdir(outDir, { recursive: true });
   const manifest: Manifest = {};
-
   for (const fn of functions) {
-    const entryFile = resolve(rootDir, fn.entry);
-    await access(entryFile).catch(() => {
-      throw new Error(`${fn.name}: entry file ${fn.entry} not found under ${rootDir}`);
-    });
-    const result = await build({
-      absWorkingDir: rootDir,
-      entryPoints: [entryFile],
-      outfile: join(outDir, `${fn.name}.js`),
-      write: false,
-      bundle: true,
-      platform: 'node',
-      target: 'node22',
-      format: 'esm',
-      minify: true,
-      sourcemap: false,
-      legalComments: 'none',
-      metafile: true,
-      external: [...EXTERNAL_PATTERNS],
-      banner: { js: REQUIRE_SHIM },
-      logLevel: 'warning',
-    });
-    const output = result.outputFiles[0];
-    if (!output) throw new Error(`esbuild produced no output for ${fn.name}`);
-    const code = Buffer.from(output.contents);
-
-    // Every external package the bundle still imports must be installed by Cloud Build.
-    const externals = new Set<string>([FUNCTIONS_FRAMEWORK]);
-    for (const meta of Object.values(result.metafile.outputs)) {
-      for (const imported of meta.imports) {
-        if (!imported.external) continue;
-        const pkg = packageNameOf(imported.path);
-        if (!pkg) continue;
-        // esbuild also leaves out a require() inside try/catch that does not resolve (an optional
-        // dependency such as debug's supports-color): the code runs without it, so do not list it.
-        if (!isExplicitExternal(pkg)) {
-          log(`  ${fn.name}: optional ${pkg} left out (unresolved require inside try/catch)`);
-          continue;
-        }
-        externals.add(pkg);
-      }
-    }
-    const dependencies: Record<string, string> = {};
-    for (const pkg of externals) {
-      const range = rootDependencies[pkg];
-      if (!range) {
-        throw new Error(
-          `${fn.name} imports ${pkg}, which is external but not in the root package.json dependencies`,
-        );
-      }
-      dependencies[pkg] = range;
-    }
-
+    const { code, externals } = await bundle(fn, rootDir, outDir, log);
     const packageJson = {
       name: `bananaflow-${fn.name}`,
       version: root.version ?? '0.0.0',
@@ -192,22 +132,13 @@ export async function packageFunctions(options: PackageOptions): Promise<Manifes
       type: 'module',
       main: 'index.js',
       engines: { node: NODE_ENGINE },
-      dependencies: sortedRecord(dependencies),
+      dependencies: sortedRecord(pinned(fn, externals, root.dependencies ?? {})),
     };
     const zip = createZip([
       { name: 'index.js', data: code },
       { name: 'package.json', data: Buffer.from(`${JSON.stringify(packageJson, null, 2)}\n`) },
     ]);
-    const sha256 = createHash('sha256').update(zip).digest('hex');
-    const zipName = `${fn.name}-${sha256.slice(0, HASH_LENGTH_IN_NAME)}.zip`;
-
-    // Drop this function's earlier zips so dist/ only holds what the manifest names.
-    const stale = new RegExp(`^${fn.name}-[0-9a-f]{${HASH_LENGTH_IN_NAME}}\\.zip$`);
-    for (const file of await readdir(outDir)) {
-      if (stale.test(file) && file !== zipName) await rm(join(outDir, file));
-    }
-    await writeFile(join(outDir, zipName), zip);
-
+    const { zipName, sha256 } = await writeZip(fn, outDir, zip);
     manifest[fn.name] = {
       zip: zipName,
       sha256,
@@ -220,10 +151,98 @@ export async function packageFunctions(options: PackageOptions): Promise<Manifes
       `${fn.name.padEnd(12)} bundle ${kib(code.length).padStart(10)}  zip ${kib(zip.length).padStart(10)}  ${relative(process.cwd(), join(outDir, zipName))}`,
     );
   }
-
   await writeFile(join(outDir, MANIFEST_FILE), `${JSON.stringify(manifest, null, 2)}\n`);
   log(`manifest     ${relative(process.cwd(), join(outDir, MANIFEST_FILE))}`);
   return manifest;
+}
+
+function checkNames(functions: readonly FunctionSpec[]): void {
+  const names = new Set<string>();
+  for (const fn of functions) {
+    if (!/^[a-z][a-z0-9-]*$/.test(fn.name)) throw new Error(`Invalid function name: ${fn.name}`);
+    if (names.has(fn.name)) throw new Error(`Duplicate function name: ${fn.name}`);
+    names.add(fn.name);
+  }
+}
+
+/** One ESM file for the function, and the external packages it still imports. */
+async function bundle(
+  fn: FunctionSpec,
+  rootDir: string,
+  outDir: string,
+  log: (line: string) => void,
+): Promise<{ code: Buffer; externals: Set<string> }> {
+  const entryFile = resolve(rootDir, fn.entry);
+  await access(entryFile).catch(() => {
+    throw new Error(`${fn.name}: entry file ${fn.entry} not found under ${rootDir}`);
+  });
+  const result = await build({
+    absWorkingDir: rootDir,
+    entryPoints: [entryFile],
+    outfile: join(outDir, `${fn.name}.js`),
+    write: false,
+    bundle: true,
+    platform: 'node',
+    target: 'node22',
+    format: 'esm',
+    minify: true,
+    sourcemap: false,
+    legalComments: 'none',
+    metafile: true,
+    external: [...EXTERNAL_PATTERNS],
+    banner: { js: REQUIRE_SHIM },
+    logLevel: 'warning',
+  });
+  const output = result.outputFiles[0];
+  if (!output) throw new Error(`esbuild produced no output for ${fn.name}`);
+  // Every external package the bundle still imports must be installed by Cloud Build.
+  const externals = new Set<string>([FUNCTIONS_FRAMEWORK]);
+  for (const meta of Object.values(result.metafile.outputs)) {
+    for (const imported of meta.imports) {
+      const pkg = imported.external ? packageNameOf(imported.path) : undefined;
+      if (!pkg) continue;
+      // esbuild also leaves out a require() inside try/catch that does not resolve (an optional
+      // dependency such as debug's supports-color): the code runs without it, so do not list it.
+      if (!isExplicitExternal(pkg)) {
+        log(`  ${fn.name}: optional ${pkg} left out (unresolved require inside try/catch)`);
+        continue;
+      }
+      externals.add(pkg);
+    }
+  }
+  return { code: Buffer.from(output.contents), externals };
+}
+
+/** The root package.json's version range of each external package. */
+function pinned(
+  fn: FunctionSpec,
+  externals: Set<string>,
+  rootDependencies: Record<string, string>,
+): Record<string, string> {
+  const dependencies: Record<string, string> = {};
+  for (const pkg of externals) {
+    const range = rootDependencies[pkg];
+    if (!range) {
+      throw new Error(
+        `${fn.name} imports ${pkg}, which is external but not in the root package.json dependencies`,
+      );
+    }
+    dependencies[pkg] = range;
+  }
+  return dependencies;
+}
+
+/** Writes the zip under its content-hash name, dropping this function's earlier zips. */
+async function writeZip(fn: FunctionSpec, outDir: string, zip: Buffer) {
+  const sha256 = createHash('sha256').update(zip).digest('hex');
+  const zipName = `${fn.name}-${sha256.slice(0, HASH_LENGTH_IN_NAME)}.zip`;
+  // dist/ only holds what the manifest names.
+  const stale = new RegExp(`^${fn.name}-[0-9a-f]{${HASH_LENGTH_IN_NAME}}\\.zip$`);
+  for (const file of await readdir(outDir)) {
+    if (stale.test(file) && file !== zipName) await rm(join(outDir, file));
+  }
+  await writeFile(join(outDir, zipName), zip);
+  return { zipName, sha256 };
 }
 
 const isMain =

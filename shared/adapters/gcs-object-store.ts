@@ -1,5 +1,5 @@
 import type { File, FileMetadata, GetFilesOptions, Storage } from '@google-cloud/storage';
-import { BananaError } from '../errors.ts';
+import { BananaError, type BananaErrorInit } from '../errors.ts';
 import type { ObjectInfo, ObjectStore, ReadOptions, WriteOptions } from '../ports/object-store.ts';
 
 export interface GcsObjectStoreOptions {
@@ -271,58 +271,55 @@ export function toStorageError(error: unknown, context: StorageCallContext): Ban
       ? {}
       : { ifGenerationMatch: context.ifGenerationMatch }),
   };
+  const init = storageErrorInit(status, errno, { where, message, context });
+  return new BananaError({ ...init, details, cause: error });
+}
+
+/** Code, message, fix and retryability of a storage failure, by HTTP status or errno. */
+function storageErrorInit(
+  status: number | undefined,
+  errno: string | undefined,
+  { where, message, context }: { where: string; message: string; context: StorageCallContext },
+): Omit<BananaErrorInit, 'details' | 'cause'> {
+  const { operation } = context;
   if (status === 412) {
     return context.ifGenerationMatch === '0'
-      ? new BananaError({
-          code: 'STORAGE_ALREADY_EXISTS',
-          message: `${where} already exists.`,
-          details,
-          cause: error,
-        })
-      : new BananaError({
+      ? { code: 'STORAGE_ALREADY_EXISTS', message: `${where} already exists.` }
+      : {
           code: 'STORAGE_PRECONDITION_FAILED',
           message: `${where} is not at generation ${context.ifGenerationMatch ?? '(unknown)'}.`,
-          details,
-          cause: error,
-        });
+        };
   }
   if (status === 404) {
-    return new BananaError({
+    const generation = context.generation === undefined ? '' : ` generation ${context.generation}`;
+    return {
       code: 'STORAGE_NOT_FOUND',
-      message: `${where}${context.generation === undefined ? '' : ` generation ${context.generation}`} does not exist (${message}).`,
-      details,
-      cause: error,
-    });
+      message: `${where}${generation} does not exist (${message}).`,
+    };
   }
   if (
     (status !== undefined && TRANSIENT_STATUS.has(status)) ||
     (errno !== undefined && TRANSIENT_ERRNO.has(errno))
   ) {
-    return new BananaError({
+    return {
       code: 'STORAGE_TRANSIENT',
       message: `Cloud Storage ${operation} of ${where} failed for now: ${message}`,
       retryable: true,
-      details,
-      cause: error,
-    });
+    };
   }
   if (status === 401 || status === 403) {
-    return new BananaError({
+    return {
       code: 'CONFIG_INVALID',
       message: `Cloud Storage refused ${operation} of ${where}: ${message}`,
       fix: "Grant the function's service account the bucket-level role it needs (objectViewer / objectCreator / objectUser).",
-      details,
-      cause: error,
-    });
+    };
   }
-  return new BananaError({
+  return {
     code: 'INTERNAL',
     message: `Cloud Storage ${operation} of ${where} failed: ${message}`,
     // A 4xx other than the above will fail the same way again; anything unknown might not.
     retryable: status === undefined || status >= 500,
-    details,
-    cause: error,
-  });
+  };
 }
 
 /** Cloud Storage lists in UTF-8 byte order; sorting again keeps pages merged in that order. */

@@ -158,58 +158,105 @@ export async function prepareInput(
   bytes: Buffer,
   options: PrepareInputOptions,
 ): Promise<PreparedInput> {
-  const { name, maxPixels, longEdgePx, acceptedMimeTypes } = options;
+  const { name } = options;
   const { metadata, format, mimeType } = await readCheckedHeader(bytes, options);
   const original = describeOriginal(metadata, format, mimeType, bytes.length);
   const details = { file: name, format, width: metadata.width, height: metadata.height };
-
-  const orientation = metadata.orientation ?? 1;
-  const orient = orientation >= 2 && orientation <= 8;
-  const pages = metadata.pages ?? 1;
-  const bits = BITS_BY_DEPTH[metadata.depth] ?? 8;
-  const reduceDepth = metadata.depth !== 'uchar';
-  const convertSpace = !PLAIN_SPACES.includes(metadata.space) && !(metadata.space in WIDE_SPACES);
-  const shown = metadata.autoOrient;
-  const downscale = Math.max(shown.width, shown.height) > longEdgePx;
-  const accepted = mimeType !== undefined && acceptedMimeTypes.includes(mimeType);
-
-  if (accepted && !orient && pages === 1 && !reduceDepth && !convertSpace && !downscale) {
+  const changes = changesFor(metadata, mimeType, options);
+  if (mimeType !== undefined && changes.none) {
     // Nothing to change: send the original (cheaper and lossless). It is never decoded, so check
     // its structure instead: a truncated file must not reach the model.
     if (!isContainerComplete(bytes, metadata.format)) throw truncated(name, details, undefined);
-    return {
-      image: { mimeType, bytes },
-      width: metadata.width,
-      height: metadata.height,
-      original,
-      conversions: [],
-    };
+    const image = { mimeType, bytes };
+    return { image, width: metadata.width, height: metadata.height, original, conversions: [] };
   }
-
-  const conversions: string[] = [];
-  if (orient) conversions.push(`auto-oriented from EXIF ${orientation}`);
-  if (pages > 1) conversions.push(framesNote(format, pages));
-  if (convertSpace) {
-    conversions.push(`converted ${metadata.space === 'cmyk' ? 'CMYK' : metadata.space} to sRGB`);
-  }
-  if (reduceDepth) conversions.push(`${bits}-bit reduced to 8-bit`);
-
+  const conversions = changeNotes(changes, metadata, format);
   const sendFormat: SendFormat =
-    accepted && isSendFormat(metadata.format)
+    changes.accepted && isSendFormat(metadata.format)
       ? metadata.format
       : metadata.hasAlpha
         ? 'png'
         : 'jpeg';
+  let output: { data: Buffer; info: OutputInfo };
+  try {
+    output = await reencode(bytes, changes, sendFormat, metadata, options);
+  } catch (cause) {
+    if (isHeic(format)) throw heicError(name, details, cause);
+    throw truncated(name, details, cause);
+  }
+  const { data, info } = output;
+  if (changes.downscale) {
+    const { width, height } = changes.shown;
+    conversions.push(`downscaled ${width}x${height} -> ${info.width}x${info.height}`);
+  }
+  if (sendFormat !== format) {
+    const why = changes.accepted ? '' : ` (the model does not accept ${mimeType ?? format})`;
+    conversions.push(`re-encoded ${format} as ${sendFormat}${why}`);
+  }
+  const image = { mimeType: MIME_BY_SEND_FORMAT[sendFormat], bytes: data };
+  return { image, width: info.width, height: info.height, original, conversions };
+}
 
+/** What an input needs before it goes to the model, read from its header alone. */
+function changesFor(
+  metadata: Metadata,
+  mimeType: string | undefined,
+  options: Pick<PrepareInputOptions, 'longEdgePx' | 'acceptedMimeTypes'>,
+) {
+  const orientation = metadata.orientation ?? 1;
+  const orient = orientation >= 2 && orientation <= 8;
+  const pages = metadata.pages ?? 1;
+  const reduceDepth = metadata.depth !== 'uchar';
+  const convertSpace = !PLAIN_SPACES.includes(metadata.space) && !(metadata.space in WIDE_SPACES);
+  const shown = metadata.autoOrient;
+  const downscale = Math.max(shown.width, shown.height) > options.longEdgePx;
+  const accepted = mimeType !== undefined && options.acceptedMimeTypes.includes(mimeType);
+  const none = accepted && !orient && pages === 1 && !reduceDepth && !convertSpace && !downscale;
+  return {
+    orientation,
+    orient,
+    pages,
+    reduceDepth,
+    convertSpace,
+    shown,
+    downscale,
+    accepted,
+    none,
+  };
+}
+type InputChanges = ReturnType<typeof changesFor>;
+
+/** The conversions known before decoding, for the record. */
+function changeNotes(changes: InputChanges, metadata: Metadata, format: string): string[] {
+  const notes: string[] = [];
+  if (changes.orient) notes.push(`auto-oriented from EXIF ${changes.orientation}`);
+  if (changes.pages > 1) notes.push(framesNote(format, changes.pages));
+  if (changes.convertSpace) {
+    notes.push(`converted ${metadata.space === 'cmyk' ? 'CMYK' : metadata.space} to sRGB`);
+  }
+  const bits = BITS_BY_DEPTH[metadata.depth] ?? 8;
+  if (changes.reduceDepth) notes.push(`${bits}-bit reduced to 8-bit`);
+  return notes;
+}
+
+/** Decodes once and applies the changes, encoding as `sendFormat`. */
+async function reencode(
+  bytes: Buffer,
+  changes: InputChanges,
+  sendFormat: SendFormat,
+  metadata: Metadata,
+  options: Pick<PrepareInputOptions, 'maxPixels' | 'longEdgePx'>,
+): Promise<{ data: Buffer; info: OutputInfo }> {
+  const { maxPixels, longEdgePx } = options;
   // pages: 1 keeps the first frame; the pixel limit is sharp's own guard should a header lie.
   const sharp = await loadSharp();
   let pipeline = sharp(bytes, {
     failOn: FAIL_ON,
     limitInputPixels: Number.isFinite(maxPixels) ? Math.max(1, Math.floor(maxPixels)) : false,
-    autoOrient: orient,
+    autoOrient: changes.orient,
     pages: 1,
   });
-  if (downscale) {
+  if (changes.downscale) {
     pipeline = pipeline.resize({
       width: longEdgePx,
       height: longEdgePx,
@@ -217,7 +264,7 @@ export async function prepareInput(
       withoutEnlargement: true,
     });
   }
-  if (convertSpace || reduceDepth) {
+  if (changes.convertSpace || changes.reduceDepth) {
     // Grey stays grey (smaller, and the model does not need three equal channels).
     const greyish = metadata.space === 'b-w' || metadata.space === 'grey16';
     pipeline = pipeline.toColourspace(greyish ? 'b-w' : 'srgb');
@@ -228,31 +275,7 @@ export async function prepareInput(
       : sendFormat === 'jpeg'
         ? pipeline.jpeg({ quality: REENCODE_QUALITY })
         : pipeline.webp({ quality: REENCODE_QUALITY });
-
-  let output: { data: Buffer; info: OutputInfo };
-  try {
-    output = await pipeline.toBuffer({ resolveWithObject: true });
-  } catch (cause) {
-    if (isHeic(format)) throw heicError(name, details, cause);
-    throw truncated(name, details, cause);
-  }
-  const { data, info } = output;
-
-  if (downscale) {
-    conversions.push(`downscaled ${shown.width}x${shown.height} -> ${info.width}x${info.height}`);
-  }
-  if (sendFormat !== format) {
-    const why = accepted ? '' : ` (the model does not accept ${mimeType ?? format})`;
-    conversions.push(`re-encoded ${format} as ${sendFormat}${why}`);
-  }
-
-  return {
-    image: { mimeType: MIME_BY_SEND_FORMAT[sendFormat], bytes: data },
-    width: info.width,
-    height: info.height,
-    original,
-    conversions,
-  };
+  return pipeline.toBuffer({ resolveWithObject: true });
 }
 
 function truncated(name: string, details: Record<string, unknown>, cause: unknown): BananaError {
