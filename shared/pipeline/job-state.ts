@@ -187,31 +187,39 @@ export class JobState {
 
   /**
    * After the job's commit point (its record is written and announced) its working state has
-   * done its work: deletes all of it but the claim (its holder releases that), the `announced`
-   * marker last, so a concurrent duplicate delivery sees either the marker or nothing.
+   * done its work: deletes all of it but the claim (its holder releases that) and a refinement's
+   * checkpoint (the run report shows the steps from it; the lifecycle rule removes it), the
+   * `announced` marker last, so a concurrent duplicate delivery sees either the marker or nothing.
    */
   async clean(): Promise<void> {
-    const claim = stateName(this.jobId, 'claim.json');
     const announced = stateName(this.jobId, 'announced');
-    const names = (await this.store.list(this.bucket, stateName(this.jobId, ''))).map(
-      (o) => o.name,
-    );
-    const rest = names.filter((name) => name !== claim && name !== announced);
+    const names = await this.stateNames();
+    const rest = names.filter((name) => !this.keptAfterClean(name) && name !== announced);
     await Promise.all(rest.map((name) => this.store.delete(this.bucket, name)));
     await this.store.delete(this.bucket, announced);
   }
 
   /**
-   * True when nothing of the job's working state is left but a claim and the delivery markers of
-   * `messageId` (the delivery asking): it was cleaned after its result was announced.
+   * True when nothing of the job's working state is left but what `clean` keeps and the delivery
+   * markers of `messageId` (the delivery asking): it was cleaned after its result was announced.
    */
   async wasCleaned(messageId?: string): Promise<boolean> {
     const own = messageId === undefined ? undefined : this.deliveryPrefix(messageId);
-    const claim = stateName(this.jobId, 'claim.json');
-    const names = (await this.store.list(this.bucket, stateName(this.jobId, ''))).map(
-      (o) => o.name,
+    return (await this.stateNames()).every(
+      (name) => this.keptAfterClean(name) || (own !== undefined && name.startsWith(own)),
     );
-    return names.every((name) => name === claim || (own !== undefined && name.startsWith(own)));
+  }
+
+  private async stateNames(): Promise<string[]> {
+    return (await this.store.list(this.bucket, stateName(this.jobId, ''))).map((o) => o.name);
+  }
+
+  /** What `clean` leaves: the claim (released by its holder) and a refinement's checkpoint. */
+  private keptAfterClean(name: string): boolean {
+    return (
+      name === stateName(this.jobId, 'claim.json') ||
+      name === stateName(this.jobId, 'conversation.json')
+    );
   }
 
   /** Deletes the delivery markers of one message (a duplicate delivery of a cleaned job). */
