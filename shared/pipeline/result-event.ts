@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { usageSchema } from '../catalog/cost.ts';
 import { ERROR_CODES } from '../errors.ts';
 
 /**
@@ -27,16 +28,7 @@ export const jobResultEventSchema = z.object({
   model: z.string().optional(),
   tier: z.string().optional(),
   tags: z.record(z.string(), z.string()).optional(),
-  usage: z
-    .object({
-      inputTextTokens: z.number(),
-      inputImageTokens: z.number(),
-      outputTextTokens: z.number(),
-      outputImageTokens: z.number(),
-      thoughtsTokens: z.number(),
-      totalTokens: z.number(),
-    })
-    .optional(),
+  usage: usageSchema.optional(),
   priceTableVersion: z.string().optional(),
 });
 
