@@ -1,5 +1,5 @@
 import { BananaError } from '../errors.ts';
-import { estimateJobCost } from '../planning/plan-jobs.ts';
+import { estimateJobCost } from '../planning/estimate-job-cost.ts';
 import type { JobRun } from './job-run.ts';
 import type { LoadedInput } from './load-inputs.ts';
 
