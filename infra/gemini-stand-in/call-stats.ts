@@ -1,6 +1,7 @@
 import type { Usage } from '../../shared/catalog/cost.ts';
 import type { FaultOutcome } from './faults.ts';
 import type { WireUsageMetadata } from './protocol.ts';
+import type { QuotaStats } from './quota.ts';
 import { type BilledTokens, UsageTotals } from './usage.ts';
 
 /** How the stand-in answered one generateContent call. */
@@ -30,6 +31,8 @@ export interface StandInStats {
   usage: Usage;
   /** The most recent calls, oldest first (at most MAX_CALL_RECORDS). */
   calls: CallRecord[];
+  /** What the per-minute quota admitted and turned away, when the stand-in has one. */
+  quota?: QuotaStats;
 }
 
 /** Enough for any test run; a long-running standalone stand-in forgets the oldest. */

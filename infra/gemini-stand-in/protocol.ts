@@ -111,8 +111,26 @@ export function googleError(code: number, message?: string, details?: unknown[])
   };
 }
 
+/** The quota a per-minute 429 names in its QuotaFailure. */
+export interface QuotaFailureViolation {
+  quotaId: string;
+  quotaMetric: string;
+  limit: number;
+}
+
+/** What a scheduled or directed per-minute 429 names (the stand-in's quota names its own). */
+const DEFAULT_PER_MINUTE: QuotaFailureViolation = {
+  quotaId: 'GenerateRequestsPerMinutePerProjectPerModel',
+  quotaMetric: 'generativelanguage.googleapis.com/generate_content_requests',
+  limit: 10,
+};
+
 /** The 429 body: RetryInfo (honoured by careful clients) and QuotaFailure, as the real API sends. */
-export function quotaError(model: string, retryDelay: string): GoogleErrorBody {
+export function quotaError(
+  model: string,
+  retryDelay: string,
+  violation: QuotaFailureViolation = DEFAULT_PER_MINUTE,
+): GoogleErrorBody {
   return googleError(
     429,
     `You exceeded your current quota, please check your plan and billing details. Please retry in ${retryDelay}.`,
@@ -121,10 +139,10 @@ export function quotaError(model: string, retryDelay: string): GoogleErrorBody {
         '@type': 'type.googleapis.com/google.rpc.QuotaFailure',
         violations: [
           {
-            quotaMetric: 'generativelanguage.googleapis.com/generate_content_requests',
-            quotaId: 'GenerateRequestsPerMinutePerProjectPerModel',
+            quotaMetric: violation.quotaMetric,
+            quotaId: violation.quotaId,
             quotaDimensions: { location: 'global', model },
-            quotaValue: '10',
+            quotaValue: String(violation.limit),
           },
         ],
       },
