@@ -10,6 +10,7 @@ import {
 } from '@google/genai';
 import { addUsage, usageFromMetadata, ZERO_USAGE } from '../catalog/cost.ts';
 import type { GeminiBackend } from '../config.ts';
+import { answeredOutcome, errorFields, turnFields } from '../gemini/classified-outcome.ts';
 import { classifyError, classifyResponse, type ResponseLike } from '../gemini/classify-outcome.ts';
 import { outcomeError } from '../gemini/outcome-error.ts';
 import type {
@@ -225,62 +226,34 @@ function outcomeOf(
   secrets: readonly string[],
 ): ModelOutcome {
   if (!result.response) {
-    const error = (result.error ?? {}) as { code?: number };
-    // The same classification as a thrown ApiError with this body (status, RetryInfo, quota id).
-    const failure = classifyError(
-      Object.assign(new Error(JSON.stringify({ error: result.error ?? {} })), {
-        name: 'ApiError',
-        status: typeof error.code === 'number' ? error.code : 500,
-      }),
-      secrets,
-    );
-    return {
-      kind: failure.kind,
-      message: failure.message,
-      ...(failure.status === undefined ? {} : { status: failure.status }),
-      ...(failure.retryAfterMs === undefined ? {} : { retryAfterMs: failure.retryAfterMs }),
-      usage: { ...ZERO_USAGE },
-      turns: [],
-      modelMs,
-      batch,
-    };
+    const failure = classifyError(asApiError(result.error), secrets);
+    return { ...errorFields(failure), usage: { ...ZERO_USAGE }, turns: [], modelMs, batch };
   }
   const response = result.response as ResponseLike & {
     candidates?: Array<{ content?: Content }>;
   };
   const c = classifyResponse(response);
-  const content = response.candidates?.[0]?.content;
   const usage = usageFromMetadata(response.usageMetadata);
-  const common = {
+  const outcome = answeredOutcome(c, {
     usage,
-    turns: [
-      {
-        usage,
-        ...(c.finishReason ? { finishReason: c.finishReason } : {}),
-        ...(c.text === undefined ? {} : { text: c.text }),
-      },
-    ],
-    ...(response.modelVersion ? { modelVersion: response.modelVersion } : {}),
-    ...(c.finishReason ? { finishReason: c.finishReason } : {}),
-    ...(c.text === undefined ? {} : { text: c.text }),
+    turns: [{ usage, ...turnFields(c) }],
+    modelVersion: response.modelVersion,
     modelMs,
     batch,
-  };
-  if (c.kind === 'image') {
-    return {
-      ...common,
-      kind: 'image',
-      image: c.image,
-      ...(content ? { modelContent: content } : {}),
-    };
-  }
-  return {
-    ...common,
-    kind: c.kind,
-    message: c.message,
-    ...(c.blockReason ? { blockReason: c.blockReason } : {}),
-    ...(c.finishMessage ? { finishMessage: c.finishMessage } : {}),
-  };
+  });
+  const content = response.candidates?.[0]?.content;
+  if (outcome.kind !== 'image' || !content) return outcome;
+  const withContent: ModelOutcome & BatchExtras = { ...outcome, modelContent: content };
+  return withContent;
+}
+
+/** A request's error body as the ApiError a direct call would throw (status, RetryInfo, quota id). */
+function asApiError(body: unknown): Error {
+  const error = (body ?? {}) as { code?: number };
+  return Object.assign(new Error(JSON.stringify({ error: body ?? {} })), {
+    name: 'ApiError',
+    status: typeof error.code === 'number' ? error.code : 500,
+  });
 }
 
 function elapsedMs(job: BatchJob): number {
@@ -300,10 +273,8 @@ async function guarded<T>(
   } catch (error) {
     const failure = classifyError(error, secrets);
     throw outcomeError({
-      kind: failure.kind,
+      ...errorFields(failure),
       message: `Could not ${what}: ${failure.message}`,
-      ...(failure.status === undefined ? {} : { status: failure.status }),
-      ...(failure.retryAfterMs === undefined ? {} : { retryAfterMs: failure.retryAfterMs }),
       usage: { ...ZERO_USAGE },
       turns: [],
       modelMs: 0,

@@ -9,8 +9,15 @@ import {
 import { addUsage, type Usage, usageFromMetadata, ZERO_USAGE } from '../catalog/cost.ts';
 import type { GeminiBackend } from '../config.ts';
 import {
+  answeredOutcome,
+  errorFields,
+  type GeminiModelOutcome,
+  turnFields,
+} from '../gemini/classified-outcome.ts';
+import {
   classifyError,
   classifyResponse,
+  type ErrorClassification,
   type ResponseLike,
   type TurnClassification,
 } from '../gemini/classify-outcome.ts';
@@ -18,7 +25,6 @@ import type {
   ConversationCheckpoint,
   ImageModel,
   ImageRequest,
-  ModelOutcome,
   ModelOutcomeKind,
   TurnResult,
 } from '../ports/image-model.ts';
@@ -32,12 +38,7 @@ import type {
  * `request.onTurn`, whose error is passed on so a caller can stop a refinement early.
  */
 
-/** Extra detail on non-image outcomes, beyond the port's fields (read by `outcomeError`). */
-export interface GeminiOutcomeExtras {
-  blockReason?: string;
-  finishMessage?: string;
-}
-export type GeminiModelOutcome = ModelOutcome & GeminiOutcomeExtras;
+export type { GeminiModelOutcome, GeminiOutcomeExtras } from '../gemini/classified-outcome.ts';
 
 export interface GeminiImageModelOptions {
   backend: GeminiBackend;
@@ -87,20 +88,56 @@ function configFor(request: ImageRequest): GenerateContentConfig {
   };
 }
 
+/** What the turns answered so far add up to (a resumed call starts from its checkpoint's). */
+interface Progress {
+  usage: Usage;
+  turns: TurnResult[];
+  modelVersion: string | undefined;
+}
+
 async function generate(
   ai: GoogleGenAI,
   request: ImageRequest,
   secrets: readonly string[],
 ): Promise<GeminiModelOutcome> {
   const started = performance.now();
+  const talk = conversation(ai, request);
+  const progress: Progress = {
+    usage: talk.resume ? { ...talk.resume.usage } : { ...ZERO_USAGE },
+    turns: talk.resume ? [...talk.resume.turns] : [],
+    modelVersion: talk.resume?.modelVersion,
+  };
+  let last: TurnClassification | undefined;
+  for (const [index, prompt] of request.turns.entries()) {
+    if (index < (talk.resume?.turns.length ?? 0)) continue;
+    let response: ResponseLike;
+    try {
+      response = await talk.send(index === 0 ? firstParts(request) : [{ text: prompt }]);
+    } catch (error) {
+      const failure = classifyError(error, secrets);
+      return errorOutcome(request, index, failure, progress, started);
+    }
+    const answered = addTurn(progress, response);
+    last = answered.classification;
+    if (last.kind !== 'image') break;
+    // Outside any try: an error from the caller's callback ends the refinement as it is.
+    await request.onTurn?.(answered.turn, index, talk.checkpoint(progress, index));
+  }
+  if (!last) {
+    // No turns requested: nothing was sent, nothing billed.
+    return failed('no-image', 'The request had no prompt turns.', progress, started);
+  }
+  const turnNote =
+    request.turns.length > 1 ? `Turn ${progress.turns.length} of ${request.turns.length}: ` : '';
+  return answeredOutcome(last, { ...progress, modelMs: elapsed(started) }, turnNote);
+}
+
+/**
+ * How the request's turns are sent: a chat when there are several (it keeps history, images and
+ * thought signatures between turns), a single call for one, which needs none of it.
+ */
+function conversation(ai: GoogleGenAI, request: ImageRequest) {
   const config = configFor(request);
-  const firstParts: Part[] = [
-    ...request.images.map((image) => ({
-      inlineData: { mimeType: image.mimeType, data: image.bytes.toString('base64') },
-    })),
-    { text: request.turns[0] ?? '' },
-  ];
-  // A chat keeps history, images and thought signatures between turns; one turn needs none of it.
   const resume = resumable(request);
   const chat =
     request.turns.length > 1
@@ -110,92 +147,72 @@ async function generate(
           ...(resume ? { history: resume.conversation as Content[] } : {}),
         })
       : undefined;
+  const send = (parts: Part[]): Promise<ResponseLike> =>
+    chat
+      ? chat.sendMessage({ message: parts })
+      : ai.models.generateContent({
+          model: request.model,
+          contents: [{ role: 'user', parts }],
+          config,
+        });
+  /** What a later call needs to go on after turn `index`, while more turns follow. */
+  const checkpoint = (progress: Progress, index: number): ConversationCheckpoint | undefined =>
+    chat && index + 1 < request.turns.length
+      ? {
+          usage: progress.usage,
+          turns: [...progress.turns],
+          ...(progress.modelVersion ? { modelVersion: progress.modelVersion } : {}),
+          conversation: chat.getHistory(true),
+        }
+      : undefined;
+  return { resume, send, checkpoint };
+}
 
-  let usage: Usage = resume ? { ...resume.usage } : { ...ZERO_USAGE };
-  const turns: TurnResult[] = resume ? [...resume.turns] : [];
-  let modelVersion = resume?.modelVersion;
-  let last: TurnClassification | undefined;
+/** The first turn: the images, then the prompt. */
+function firstParts(request: ImageRequest): Part[] {
+  return [
+    ...request.images.map((image) => ({
+      inlineData: { mimeType: image.mimeType, data: image.bytes.toString('base64') },
+    })),
+    { text: request.turns[0] ?? '' },
+  ];
+}
 
-  for (const [index, prompt] of request.turns.entries()) {
-    if (index < (resume?.turns.length ?? 0)) continue;
-    const parts = index === 0 ? firstParts : [{ text: prompt }];
-    let response: ResponseLike;
-    try {
-      response = chat
-        ? await chat.sendMessage({ message: parts })
-        : await ai.models.generateContent({
-            model: request.model,
-            contents: [{ role: 'user', parts }],
-            config,
-          });
-    } catch (error) {
-      const failure = classifyError(error, secrets);
-      return {
-        kind: failure.kind,
-        message:
-          index > 0
-            ? `Turn ${index + 1} of ${request.turns.length}: ${failure.message}`
-            : failure.message,
-        ...(failure.status === undefined ? {} : { status: failure.status }),
-        ...(failure.retryAfterMs === undefined ? {} : { retryAfterMs: failure.retryAfterMs }),
-        ...(failure.quotaId ? { quotaId: failure.quotaId } : {}),
-        ...(failure.resetsAt ? { resetsAt: failure.resetsAt } : {}),
-        model: request.model,
-        usage,
-        turns,
-        ...(modelVersion ? { modelVersion } : {}),
-        modelMs: elapsed(started),
-      };
-    }
+/** Adds an answered turn to the progress; returns its classification and its result. */
+function addTurn(
+  progress: Progress,
+  response: ResponseLike,
+): { classification: TurnClassification; turn: TurnResult } {
+  const classification = classifyResponse(response);
+  const turnUsage = withGrounding(usageFromMetadata(response.usageMetadata), response);
+  const turn: TurnResult = { usage: turnUsage, ...turnFields(classification) };
+  progress.usage = addUsage(progress.usage, turnUsage);
+  progress.turns.push(turn);
+  progress.modelVersion = response.modelVersion ?? progress.modelVersion;
+  return { classification, turn };
+}
 
-    const classification = classifyResponse(response);
-    const turnUsage = withGrounding(usageFromMetadata(response.usageMetadata), response);
-    const turn: TurnResult = {
-      usage: turnUsage,
-      ...(classification.finishReason ? { finishReason: classification.finishReason } : {}),
-      ...(classification.text === undefined ? {} : { text: classification.text }),
-    };
-    usage = addUsage(usage, turnUsage);
-    turns.push(turn);
-    modelVersion = response.modelVersion ?? modelVersion;
-    last = classification;
-    if (classification.kind !== 'image') break;
-    const checkpoint: ConversationCheckpoint | undefined =
-      chat && index + 1 < request.turns.length
-        ? {
-            usage,
-            turns: [...turns],
-            ...(modelVersion ? { modelVersion } : {}),
-            conversation: chat.getHistory(true),
-          }
-        : undefined;
-    // Outside any try: an error from the caller's callback ends the refinement as it is.
-    await request.onTurn?.(turn, index, checkpoint);
-  }
-
-  if (!last) {
-    // No turns requested: nothing was sent, nothing billed.
-    return failed('no-image', 'The request had no prompt turns.', usage, turns, started);
-  }
-  const classification = last;
-  const common = {
-    usage,
-    turns,
-    ...(modelVersion ? { modelVersion } : {}),
-    ...(classification.finishReason ? { finishReason: classification.finishReason } : {}),
-    ...(classification.text === undefined ? {} : { text: classification.text }),
-    modelMs: elapsed(started),
-  };
-  if (classification.kind === 'image')
-    return { ...common, kind: 'image', image: classification.image };
-  const turnNote =
-    request.turns.length > 1 ? `Turn ${turns.length} of ${request.turns.length}: ` : '';
+/** A call that threw at turn `index`: what was answered before it is kept (and was billed). */
+function errorOutcome(
+  request: ImageRequest,
+  index: number,
+  failure: ErrorClassification,
+  progress: Progress,
+  started: number,
+): GeminiModelOutcome {
   return {
-    ...common,
-    kind: classification.kind,
-    message: `${turnNote}${classification.message}`,
-    ...(classification.blockReason ? { blockReason: classification.blockReason } : {}),
-    ...(classification.finishMessage ? { finishMessage: classification.finishMessage } : {}),
+    ...errorFields(failure),
+    message:
+      index > 0
+        ? `Turn ${index + 1} of ${request.turns.length}: ${failure.message}`
+        : failure.message,
+    ...(failure.quotaId ? { quotaId: failure.quotaId } : {}),
+    ...(failure.resetsAt ? { resetsAt: failure.resetsAt } : {}),
+    model: request.model,
+    usage: progress.usage,
+    turns: progress.turns,
+    ...(progress.modelVersion ? { modelVersion: progress.modelVersion } : {}),
+    modelMs: elapsed(started),
   };
 }
 
@@ -218,8 +235,7 @@ function resumable(request: ImageRequest): ConversationCheckpoint | undefined {
 function failed(
   kind: Exclude<ModelOutcomeKind, 'image'>,
   message: string,
-  usage: Usage,
-  turns: TurnResult[],
+  { usage, turns }: Progress,
   started: number,
 ): GeminiModelOutcome {
   return { kind, message, usage, turns, modelMs: elapsed(started) };

@@ -1,6 +1,7 @@
 import { loadModelCatalog, type ModelCatalog } from '../catalog/model-catalog.ts';
 import { BananaError, type ErrorCode } from '../errors.ts';
 import type { ModelOutcome } from '../ports/image-model.ts';
+import type { GeminiOutcomeExtras } from './classified-outcome.ts';
 
 /**
  * Maps a model outcome that is not an image to the one error model: a stable code, a message that
@@ -8,13 +9,7 @@ import type { ModelOutcome } from '../ports/image-model.ts';
  * key or image bytes (outcome messages are already redacted by the adapter).
  */
 
-/** Optional detail the Gemini adapter adds to its outcomes (see GeminiOutcomeExtras). */
-interface OutcomeExtras {
-  blockReason?: string;
-  finishMessage?: string;
-}
-
-type Failure = Extract<ModelOutcome, { message: string }> & OutcomeExtras;
+type Failure = Extract<ModelOutcome, { message: string }> & GeminiOutcomeExtras;
 
 /** How one kind of failure becomes an error; `message` defaults to the outcome's own. */
 interface ErrorRule {
@@ -149,7 +144,7 @@ function detailsOf(outcome: Failure): Record<string, unknown> {
 
 /** The error a failed outcome maps to: its kind's rule (a permanent one's by status). */
 export function outcomeError(
-  outcome: ModelOutcome & OutcomeExtras,
+  outcome: ModelOutcome & GeminiOutcomeExtras,
   catalog?: ModelCatalog,
 ): BananaError {
   if (outcome.kind === 'image') {

@@ -1,8 +1,7 @@
 import { z } from 'zod';
-import { BananaError } from '../errors.ts';
 import { mapLimit } from '../map-limit.ts';
 import { outputNames } from '../planning/output-names.ts';
-import type { ObjectStore } from '../ports/object-store.ts';
+import { type ObjectStore, readJsonWithGeneration } from '../ports/object-store.ts';
 import { PIPELINE_PREFIX } from '../sidecar/drop-files.ts';
 import { type PlanRecord, readPlanRecords } from './plan-record.ts';
 import { HELD_PREFIX, type Pause, readPause } from './spend-guard.ts';
@@ -120,14 +119,10 @@ function uniqueJobs(plans: readonly PlanRecord[]) {
   return [...byId.values()];
 }
 
+/** A job's record, or undefined when it is missing or unreadable (it then counts as not done). */
 async function readRecord(store: ObjectStore, bucket: string, name: string) {
-  try {
-    const { bytes } = await store.read(bucket, name, { maxBytes: 4 << 20 });
-    const parsed = recordSchema.safeParse(JSON.parse(bytes.toString('utf8')));
-    return parsed.success ? parsed.data : undefined;
-  } catch (error) {
-    if (error instanceof BananaError && error.code === 'STORAGE_NOT_FOUND') return undefined;
-    if (error instanceof SyntaxError) return undefined;
-    throw error;
-  }
+  const found = await readJsonWithGeneration(store, bucket, name, recordSchema, {
+    maxBytes: 4 << 20,
+  });
+  return found?.ok ? found.value : undefined;
 }

@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { BananaError, hasErrorCode } from '../errors.ts';
+import { hasErrorCode } from '../errors.ts';
 import type { Job } from '../planning/job.ts';
-import type { ObjectStore } from '../ports/object-store.ts';
+import { type ObjectStore, readJsonWithGeneration } from '../ports/object-store.ts';
 import { PIPELINE_PREFIX } from '../sidecar/drop-files.ts';
 import { OUTPUT_FORMATS } from '../sidecar/sidecar-schema.ts';
 
@@ -89,21 +89,11 @@ export async function writePlanRecord(
 }
 
 async function readWithGeneration(store: ObjectStore, bucket: string, name: string) {
-  try {
-    const { bytes, info } = await store.read(bucket, name, { maxBytes: 16 << 20 });
-    let value: unknown;
-    try {
-      value = JSON.parse(bytes.toString('utf8'));
-    } catch {
-      value = undefined;
-    }
-    const parsed = planRecordSchema.safeParse(value);
-    // An unreadable record is replaced: it only summarises what the jobs' own records say.
-    return { record: parsed.success ? parsed.data : undefined, generation: info.generation };
-  } catch (error) {
-    if (hasErrorCode(error, 'STORAGE_NOT_FOUND')) return undefined;
-    throw error;
-  }
+  const found = await readJsonWithGeneration(store, bucket, name, planRecordSchema, {
+    maxBytes: 16 << 20,
+  });
+  // An unreadable record is replaced: it only summarises what the jobs' own records say.
+  return found && { record: found.ok ? found.value : undefined, generation: found.generation };
 }
 
 /** Every plan record under a sidecar-name prefix; unreadable ones are skipped and counted. */
@@ -115,16 +105,11 @@ export async function readPlanRecords(
   const plans: PlanRecord[] = [];
   const unreadable: string[] = [];
   for (const info of await store.list(bucket, `${PLANS_PREFIX}${prefix}`)) {
-    try {
-      const { bytes } = await store.read(bucket, info.name, { maxBytes: 16 << 20 });
-      const parsed = planRecordSchema.safeParse(JSON.parse(bytes.toString('utf8')));
-      if (parsed.success) plans.push(parsed.data);
-      else unreadable.push(info.name);
-    } catch (error) {
-      if (error instanceof BananaError && error.code === 'STORAGE_NOT_FOUND') continue;
-      if (error instanceof SyntaxError) unreadable.push(info.name);
-      else throw error;
-    }
+    const found = await readJsonWithGeneration(store, bucket, info.name, planRecordSchema, {
+      maxBytes: 16 << 20,
+    });
+    if (found?.ok) plans.push(found.value);
+    else if (found) unreadable.push(info.name);
   }
   return { plans, unreadable };
 }

@@ -10,7 +10,7 @@ import {
 import type { Logger } from '../ports/logger.ts';
 import type { ObjectStore } from '../ports/object-store.ts';
 import { OUTPUT_TAG, PIPELINE_PREFIX } from '../sidecar/drop-files.ts';
-import { parseSidecar } from '../sidecar/parse-sidecar.ts';
+import { type ParseResult, parseSidecar } from '../sidecar/parse-sidecar.ts';
 import { placeProblems } from '../sidecar/place-problems.ts';
 import { type ErrorRecord, toJsonBytes } from './records.ts';
 
@@ -39,26 +39,74 @@ export interface SidecarPlan extends PlanResult {
   generation: string;
 }
 
+/** The sidecar to plan: `generation` is the version the event is about (unset = the current). */
+export interface SidecarToRead {
+  name: string;
+  generation?: string;
+  kind: SidecarKind;
+  onlyInvolving?: string;
+}
+
+export interface PlanOptions {
+  runId: string;
+  objects: ReadonlyMap<string, DropObject>;
+  missingInputs: PlanContext['missingInputs'];
+  imageSize?: PlanContext['imageSize'];
+}
+
 /**
  * Reads, validates and plans one sidecar. Problems never throw: they are returned and written as
  * the sidecar's error record (NAME.error.json in the output), which a valid version removes.
  */
 export async function planSidecar(
   deps: PlannerDeps,
-  sidecar: { name: string; generation?: string; kind: SidecarKind; onlyInvolving?: string },
-  options: {
-    runId: string;
-    objects: ReadonlyMap<string, DropObject>;
-    missingInputs: PlanContext['missingInputs'];
-    imageSize?: PlanContext['imageSize'];
-  },
+  sidecar: SidecarToRead,
+  options: PlanOptions,
 ): Promise<SidecarPlan> {
-  let read: { bytes: Buffer; info: { generation: string } };
+  const read = await readSidecar(deps, sidecar, options.runId);
+  if ('problems' in read) return read;
+  const { bytes, generation } = read;
+  const parsed = parseSidecar(sidecar.name, sidecar.kind, bytes, deps.maxSidecarBytes);
+  const context = planContext(deps, options);
+  const text = () => bytes.toString('utf8');
+  if (!parsed.ok) {
+    const problems = [
+      ...parsed.errors,
+      ...partialProblems(parsed, sidecar.name, generation, context),
+    ];
+    const placed = placeProblems(sidecar.name, text(), problems);
+    return recordProblems(deps, sidecar.name, generation, options.runId, placed);
+  }
+  const plan = planSidecarJobs(
+    {
+      name: sidecar.name,
+      generation,
+      parsed: parsed.sidecar,
+      ...(sidecar.onlyInvolving ? { onlyInvolving: sidecar.onlyInvolving } : {}),
+    },
+    context,
+  );
+  if (plan.problems.length > 0) {
+    plan.problems = placeProblems(sidecar.name, text(), plan.problems);
+    await writeSidecarRecord(deps, sidecar.name, generation, options.runId, plan.problems);
+  } else {
+    await deps.store.delete(deps.outputBucket, sidecarRecordName(sidecar.name));
+  }
+  return { ...plan, sidecar: sidecar.name, generation };
+}
+
+/** The sidecar's bytes and generation, or its plan of one problem (too large, unreadable). */
+async function readSidecar(
+  deps: PlannerDeps,
+  sidecar: SidecarToRead,
+  runId: string,
+): Promise<{ bytes: Buffer; generation: string } | SidecarPlan> {
   try {
-    read = await deps.store.read(deps.inputBucket, sidecar.name, {
+    const { bytes, info } = await deps.store.read(deps.inputBucket, sidecar.name, {
       maxBytes: deps.maxSidecarBytes,
       ...(sidecar.generation ? { generation: sidecar.generation } : {}),
     });
+    return { bytes, generation: info.generation };
   } catch (error) {
     const e = toBananaError(error);
     const problem =
@@ -71,11 +119,12 @@ export async function planSidecar(
           })
         : e;
     if (problem.retryable || problem.code === 'STORAGE_NOT_FOUND') throw problem;
-    return recordProblems(deps, sidecar.name, sidecar.generation ?? '', options.runId, [problem]);
+    return recordProblems(deps, sidecar.name, sidecar.generation ?? '', runId, [problem]);
   }
-  const generation = read.info.generation;
-  const parsed = parseSidecar(sidecar.name, sidecar.kind, read.bytes, deps.maxSidecarBytes);
-  const context = {
+}
+
+function planContext(deps: PlannerDeps, options: PlanOptions): PlanContext {
+  return {
     inputBucket: deps.inputBucket,
     outputBucket: deps.outputBucket,
     catalog: deps.catalog,
@@ -88,42 +137,21 @@ export async function planSidecar(
     missingInputs: options.missingInputs,
     ...(options.imageSize ? { imageSize: options.imageSize } : {}),
   };
-  if (!parsed.ok) {
-    // Structural and semantic problems together: plan what was left after setting aside the
-    // broken fields, keep its problems, never its jobs.
-    const more = parsed.partial
-      ? semanticProblems(
-          planSidecarJobs(
-            { name: sidecar.name, generation, parsed: parsed.partial.sidecar },
-            context,
-          ).problems,
-          parsed.partial.setAside,
-        )
-      : [];
-    return recordProblems(
-      deps,
-      sidecar.name,
-      generation,
-      options.runId,
-      placeProblems(sidecar.name, read.bytes.toString('utf8'), [...parsed.errors, ...more]),
-    );
-  }
-  const plan = planSidecarJobs(
-    {
-      name: sidecar.name,
-      generation,
-      parsed: parsed.sidecar,
-      ...(sidecar.onlyInvolving ? { onlyInvolving: sidecar.onlyInvolving } : {}),
-    },
-    context,
-  );
-  if (plan.problems.length > 0) {
-    plan.problems = placeProblems(sidecar.name, read.bytes.toString('utf8'), plan.problems);
-    await writeSidecarRecord(deps, sidecar.name, generation, options.runId, plan.problems);
-  } else {
-    await deps.store.delete(deps.outputBucket, sidecarRecordName(sidecar.name));
-  }
-  return { ...plan, sidecar: sidecar.name, generation };
+}
+
+/**
+ * Structural and semantic problems together: plan what was left after setting aside the broken
+ * fields, keep its problems, never its jobs.
+ */
+function partialProblems(
+  parsed: Extract<ParseResult, { ok: false }>,
+  name: string,
+  generation: string,
+  context: PlanContext,
+): BananaError[] {
+  if (!parsed.partial) return [];
+  const plan = planSidecarJobs({ name, generation, parsed: parsed.partial.sidecar }, context);
+  return semanticProblems(plan.problems, parsed.partial.setAside);
 }
 
 /** Problems that depend on the whole job (its mode, image count, cost) are only trustworthy when nothing of its scope was set aside. */

@@ -3,7 +3,7 @@ import { BananaError } from '../errors.ts';
 import type { Job } from '../planning/job.ts';
 import type { JobQueue } from '../ports/job-queue.ts';
 import type { Logger } from '../ports/logger.ts';
-import { type ObjectStore, writeIfAbsent } from '../ports/object-store.ts';
+import { type ObjectStore, readJsonWithGeneration, writeIfAbsent } from '../ports/object-store.ts';
 import { PIPELINE_PREFIX } from '../sidecar/drop-files.ts';
 
 /**
@@ -37,21 +37,15 @@ const utcDay = (at: Date) => at.toISOString().slice(0, 10);
 const nextUtcMidnight = (at: Date) =>
   new Date(Date.UTC(at.getUTCFullYear(), at.getUTCMonth(), at.getUTCDate() + 1));
 
+/** A stored state object and its generation; one that does not read as its schema counts as none. */
 async function readJson<T>(
   store: ObjectStore,
   bucket: string,
   name: string,
   schema: z.ZodType<T>,
 ): Promise<{ value: T; generation: string } | undefined> {
-  try {
-    const { bytes, info } = await store.read(bucket, name, { maxBytes: 1 << 20 });
-    const parsed = schema.safeParse(JSON.parse(bytes.toString('utf8')));
-    return parsed.success ? { value: parsed.data, generation: info.generation } : undefined;
-  } catch (error) {
-    if (error instanceof BananaError && error.code === 'STORAGE_NOT_FOUND') return undefined;
-    if (error instanceof SyntaxError) return undefined;
-    throw error;
-  }
+  const found = await readJsonWithGeneration(store, bucket, name, schema, { maxBytes: 1 << 20 });
+  return found?.ok ? { value: found.value, generation: found.generation } : undefined;
 }
 
 /** The pause in force, if any (an expired one is not). */

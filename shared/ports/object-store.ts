@@ -70,6 +70,43 @@ export async function writeIfAbsent(
   }
 }
 
+/** A stored JSON object as read: its generation, and its value or why it is not one. */
+export type StoredJson<T> = { generation: string } & (
+  | { ok: true; value: T }
+  | { ok: false; problem: string }
+);
+
+/**
+ * A stored JSON object checked against `schema` (zod's way: a value, never a throw, when it does
+ * not match), with its generation for a conditional write back; undefined when it does not exist.
+ */
+export async function readJsonWithGeneration<T>(
+  store: ObjectStore,
+  bucket: string,
+  name: string,
+  schema: z.ZodType<T>,
+  options: ReadOptions = {},
+): Promise<StoredJson<T> | undefined> {
+  let read: { bytes: Buffer; info: ObjectInfo };
+  try {
+    read = await store.read(bucket, name, { maxBytes: 8 << 20, ...options });
+  } catch (error) {
+    if (hasErrorCode(error, 'STORAGE_NOT_FOUND')) return undefined;
+    throw error;
+  }
+  const { generation } = read.info;
+  let value: unknown;
+  try {
+    value = JSON.parse(read.bytes.toString('utf8'));
+  } catch (error) {
+    return { generation, ok: false, problem: (error as Error).message };
+  }
+  const parsed = schema.safeParse(value);
+  return parsed.success
+    ? { generation, ok: true, value: parsed.data }
+    : { generation, ok: false, problem: z.prettifyError(parsed.error) };
+}
+
 /**
  * A stored JSON object checked against `schema`, or undefined when the object does not exist.
  * Stored state is a boundary like any other: a file that does not match is an error naming it,
@@ -82,22 +119,9 @@ export async function readJsonIfExists<T>(
   schema: z.ZodType<T>,
   options: ReadOptions = {},
 ): Promise<T | undefined> {
-  let bytes: Buffer;
-  try {
-    ({ bytes } = await store.read(bucket, name, { maxBytes: 8 << 20, ...options }));
-  } catch (error) {
-    if (hasErrorCode(error, 'STORAGE_NOT_FOUND')) return undefined;
-    throw error;
-  }
-  let value: unknown;
-  try {
-    value = JSON.parse(bytes.toString('utf8'));
-  } catch (error) {
-    throw storedStateError(bucket, name, (error as Error).message);
-  }
-  const parsed = schema.safeParse(value);
-  if (!parsed.success) throw storedStateError(bucket, name, z.prettifyError(parsed.error));
-  return parsed.data;
+  const found = await readJsonWithGeneration(store, bucket, name, schema, options);
+  if (found && !found.ok) throw storedStateError(bucket, name, found.problem);
+  return found?.value;
 }
 
 function storedStateError(bucket: string, name: string, problem: string): BananaError {

@@ -27,65 +27,79 @@ export function parseRequestMessage(message: RequestMessage, maxBytes: number): 
     attributeId !== undefined && REQUEST_ID_PATTERN.test(attributeId)
       ? attributeId
       : `msg-${message.messageId}`;
-  const reject = (requestId: string, problems: BananaError[]): ParsedRequest => ({
-    ok: false,
-    requestId,
-    problems,
-  });
-  if (message.data.length > maxBytes) {
-    return reject(fallbackId, [
-      new BananaError({
-        code: 'REQUEST_TOO_LARGE',
-        message: `request ${fallbackId}: the message is ${message.data.length} bytes; requests are limited to ${maxBytes} bytes.`,
-        fix: 'Send one job per request, naming images by object name; never put image bytes in the message.',
-        details: { field: '(message)', bytes: message.data.length, maxBytes },
-      }),
-    ]);
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(message.data.toString('utf8').replace(/^\uFEFF/, ''));
-  } catch (error) {
-    return reject(fallbackId, [
-      new BananaError({
-        code: 'REQUEST_INVALID_JSON',
-        message: `request ${fallbackId}: the message data is not valid JSON: ${(error as Error).message}`,
-        fix: 'Publish a JSON object as in schema/request.v1.json (UTF-8, no base64 of your own: Pub/Sub encodes the data).',
-        details: { field: '(message)' },
-      }),
-    ]);
-  }
-  const bodyId = bodyRequestId(json);
+  const body = readBody(message, maxBytes, fallbackId);
+  if (!body.ok) return { ok: false, requestId: fallbackId, problems: [body.problem] };
+  const bodyId = bodyRequestId(body.json);
   const requestId = attributeId ?? bodyId ?? fallbackId;
-  const problems: BananaError[] = [];
+  const problems = idProblems(requestId, attributeId, bodyId);
+  const result = requestSchema.safeParse(body.json);
+  if (!result.success) problems.push(...issuesToProblems(requestId, result.error.issues));
+  if (problems.length > 0 || !result.success) return { ok: false, requestId, problems };
+  const id = attributeId ?? result.data.requestId ?? defaultRequestId(result.data);
+  return { ok: true, requestId: id, request: { ...result.data, requestId: id } };
+}
+
+/** The message data as JSON, or the problem that stops it being read (too large, not JSON). */
+function readBody(
+  message: RequestMessage,
+  maxBytes: number,
+  requestId: string,
+): { ok: true; json: unknown } | { ok: false; problem: BananaError } {
+  if (message.data.length > maxBytes) {
+    const problem = new BananaError({
+      code: 'REQUEST_TOO_LARGE',
+      message: `request ${requestId}: the message is ${message.data.length} bytes; requests are limited to ${maxBytes} bytes.`,
+      fix: 'Send one job per request, naming images by object name; never put image bytes in the message.',
+      details: { field: '(message)', bytes: message.data.length, maxBytes },
+    });
+    return { ok: false, problem };
+  }
+  try {
+    return { ok: true, json: JSON.parse(message.data.toString('utf8').replace(/^\uFEFF/, '')) };
+  } catch (error) {
+    const problem = new BananaError({
+      code: 'REQUEST_INVALID_JSON',
+      message: `request ${requestId}: the message data is not valid JSON: ${(error as Error).message}`,
+      fix: 'Publish a JSON object as in schema/request.v1.json (UTF-8, no base64 of your own: Pub/Sub encodes the data).',
+      details: { field: '(message)' },
+    });
+    return { ok: false, problem };
+  }
+}
+
+/** Problems of the request id: a malformed attribute, or an attribute and a field that differ. */
+function idProblems(
+  requestId: string,
+  attributeId: string | undefined,
+  bodyId: string | undefined,
+): BananaError[] {
   const problem = (field: string, text: string, fix: string) =>
-    problems.push(
-      new BananaError({
-        code: 'REQUEST_INVALID',
-        message: `request ${requestId}: field "${field}": ${text}.`,
-        fix,
-        details: { field },
-      }),
-    );
+    new BananaError({
+      code: 'REQUEST_INVALID',
+      message: `request ${requestId}: field "${field}": ${text}.`,
+      fix,
+      details: { field },
+    });
+  const problems: BananaError[] = [];
   if (attributeId !== undefined && !REQUEST_ID_PATTERN.test(attributeId)) {
-    problem(
-      'attributes.requestId',
-      'use 1-128 letters, digits, ".", "_", ":" or "-", starting with a letter or digit',
-      'Correct the requestId attribute.',
+    problems.push(
+      problem(
+        'attributes.requestId',
+        'use 1-128 letters, digits, ".", "_", ":" or "-", starting with a letter or digit',
+        'Correct the requestId attribute.',
+      ),
     );
   }
   if (attributeId !== undefined && bodyId !== undefined && attributeId !== bodyId) {
-    problem(
-      'requestId',
-      `"${bodyId}" differs from the requestId attribute "${attributeId}"`,
-      'Give the request id once (attribute or field), or the same in both.',
+    problems.push(
+      problem(
+        'requestId',
+        `"${bodyId}" differs from the requestId attribute "${attributeId}"`,
+        'Give the request id once (attribute or field), or the same in both.',
+      ),
     );
   }
-  const result = requestSchema.safeParse(json);
-  if (!result.success) problems.push(...issuesToProblems(requestId, result.error.issues));
-  if (problems.length > 0 || !result.success) return reject(requestId, problems);
-  const id = attributeId ?? result.data.requestId ?? defaultRequestId(result.data);
-  return { ok: true, requestId: id, request: { ...result.data, requestId: id } };
+  return problems;
 }
 
 /** The body's requestId when it is a usable one, even if the rest of the body is not. */

@@ -41,7 +41,7 @@ export async function planRequest(
   request: EditRequest,
 ): Promise<RequestPlan> {
   const problems: BananaError[] = [];
-  const problem = (code: BananaError['code'], field: string, message: string, fix: string) =>
+  const add: AddProblem = (code, field, message, fix) =>
     problems.push(
       new BananaError({
         code,
@@ -50,50 +50,11 @@ export async function planRequest(
         details: { field },
       }),
     );
-  const names = (field: 'inputs' | 'references') =>
-    (request[field] ?? []).map((value, index) => {
-      const { bucket, name } = parseObjectName(value);
-      if (bucket !== undefined && bucket !== deps.inputBucket) {
-        problem(
-          'INPUT_PATH_OUTSIDE_DROP',
-          `${field}[${index}]`,
-          `${value} is in bucket "${bucket}"; requests may only name objects of the input bucket "${deps.inputBucket}".`,
-          `Copy the image to gs://${deps.inputBucket}/ and name it there.`,
-        );
-      }
-      return {
-        field: `${field}[${index}]`,
-        name,
-        elsewhere: bucket !== undefined && bucket !== deps.inputBucket,
-      };
-    });
-  const named = [...names('inputs'), ...names('references')];
-  const objects = new Map<string, DropObject>();
-  await Promise.all(
-    named.map(async ({ field, name, elsewhere }) => {
-      // Not an image (or a pipeline file): the planner says so; no need to look it up.
-      if (!isImageName(name) || name.startsWith(PIPELINE_PREFIX)) return;
-      if (elsewhere) {
-        // Already refused above; the planner checks the rest as if it were there.
-        objects.set(name, { name, generation: '0' });
-        return;
-      }
-      const info = await deps.store.stat(deps.inputBucket, name);
-      if (info) {
-        objects.set(name, { name, generation: info.generation });
-        return;
-      }
-      problem(
-        'INPUT_MISSING',
-        field,
-        `"${name}" does not exist in the input bucket "${deps.inputBucket}" (yet).`,
-        'Upload it first and publish the request once the upload has finished: a request does not wait for uploads.',
-      );
-      // Listed once, by us: the planner then checks the rest as if it were there.
-      objects.set(name, { name, generation: '0' });
-    }),
-  );
-
+  const named = [
+    ...namedObjects(deps, request, 'inputs', add),
+    ...namedObjects(deps, request, 'references', add),
+  ];
+  const objects = await lookUpObjects(deps, named, add);
   const contentHash = requestContentHash(request);
   const file = `${requestId}.jobs.json`;
   const plan = planSidecarJobs(
@@ -115,20 +76,81 @@ export async function planRequest(
   );
   problems.push(...plan.problems.map((p) => asRequestProblem(p, file, requestId)));
   if (problems.length > 0) return { jobs: [], problems, estimatedCostUsd: 0 };
+  const sidecar = {
+    bucket: deps.inputBucket,
+    name: `${REQUESTS_PREFIX}${requestId}`,
+    generation: contentHash,
+    kind: 'request' as const,
+  };
   const jobs = plan.jobs.map(
     (job): Job => ({
       ...job,
       requestId,
-      sidecar: {
-        bucket: deps.inputBucket,
-        name: `${REQUESTS_PREFIX}${requestId}`,
-        generation: contentHash,
-        kind: 'request',
-      },
+      sidecar,
       output: { ...job.output, base: `${REQUESTS_PREFIX}${job.output.base}` },
     }),
   );
   return { jobs, problems, estimatedCostUsd: plan.estimatedCostUsd };
+}
+
+type AddProblem = (code: BananaError['code'], field: string, message: string, fix: string) => void;
+
+/** An object a request names, by field; `elsewhere` when it is in another bucket (refused). */
+interface NamedObject {
+  field: string;
+  name: string;
+  elsewhere: boolean;
+}
+
+/** The objects a request field names, each in another bucket than the input bucket refused. */
+function namedObjects(
+  deps: RequestPlannerDeps,
+  request: EditRequest,
+  field: 'inputs' | 'references',
+  add: AddProblem,
+): NamedObject[] {
+  return (request[field] ?? []).map((value, index) => {
+    const { bucket, name } = parseObjectName(value);
+    const elsewhere = bucket !== undefined && bucket !== deps.inputBucket;
+    if (elsewhere) {
+      add(
+        'INPUT_PATH_OUTSIDE_DROP',
+        `${field}[${index}]`,
+        `${value} is in bucket "${bucket}"; requests may only name objects of the input bucket "${deps.inputBucket}".`,
+        `Copy the image to gs://${deps.inputBucket}/ and name it there.`,
+      );
+    }
+    return { field: `${field}[${index}]`, name, elsewhere };
+  });
+}
+
+/**
+ * The named images as the planner's objects, looked up in the input bucket. A missing one is a
+ * problem (a request does not wait for uploads); it and a refused one are listed anyway, so that
+ * the planner checks the rest as if they were there.
+ */
+async function lookUpObjects(
+  deps: RequestPlannerDeps,
+  named: readonly NamedObject[],
+  add: AddProblem,
+): Promise<Map<string, DropObject>> {
+  const objects = new Map<string, DropObject>();
+  await Promise.all(
+    named.map(async ({ field, name, elsewhere }) => {
+      // Not an image (or a pipeline file): the planner says so; no need to look it up.
+      if (!isImageName(name) || name.startsWith(PIPELINE_PREFIX)) return;
+      const info = elsewhere ? undefined : await deps.store.stat(deps.inputBucket, name);
+      objects.set(name, { name, generation: info?.generation ?? '0' });
+      if (info || elsewhere) return;
+      add(
+        'INPUT_MISSING',
+        field,
+        `"${name}" does not exist in the input bucket "${deps.inputBucket}" (yet).`,
+        'Upload it first and publish the request once the upload has finished: a request does not wait for uploads.',
+      );
+    }),
+  );
+  return objects;
 }
 
 /** The request as a one-job manifest at the bucket's root (so names resolve as given). */
