@@ -4,4 +4,7 @@ import { register } from 'tsx/esm/api';
 
 register();
 const { main } = await import('./main.ts');
-process.exitCode = await main(process.argv.slice(2));
+const code = await main(process.argv.slice(2));
+// Interrupted (130): calls abandoned by an abort must not keep the process alive.
+if (code === 130) process.exit(code);
+process.exitCode = code;

@@ -9,6 +9,7 @@ import { BananaError, serializeError, toBananaError } from '../../shared/errors.
 import { readImageSize } from '../../shared/imaging/image-info.ts';
 import { handleJobDelivery } from '../../shared/pipeline/handle-job-delivery.ts';
 import type { RunJobResult } from '../../shared/pipeline/job-run.ts';
+import type { HeldClaim } from '../../shared/pipeline/job-state.ts';
 import { type DropPlan, planDrop } from '../../shared/pipeline/plan-drop.ts';
 import { recordDeadLetter } from '../../shared/pipeline/record-dead-letter.ts';
 import { toJsonBytes } from '../../shared/pipeline/records.ts';
@@ -38,6 +39,7 @@ import type { WorkerDeps } from '../../shared/ports/worker-deps.ts';
 import { classifyDropFile } from '../../shared/sidecar/drop-files.ts';
 import { buildPlannerDeps } from '../../shared/wiring/planner-deps.ts';
 import { buildWorkerDeps } from '../../shared/wiring/worker-deps.ts';
+import { liveClaims, localOwnerGone, localWorkerId, releaseClaimsOf } from './local-claims.ts';
 import {
   buildSummary,
   frameColumns,
@@ -90,6 +92,15 @@ export interface RunDropOptions {
   onBatchProgress?: ((batches: BatchProgress[]) => void) | undefined;
   /** Crash tests: called at each stage of the batch path. */
   batchFailpoint?: (stage: BatchStage) => void;
+  /** Ctrl-C: `stop` starts no more jobs (in-flight ones finish); `abort` stops waiting for them. */
+  interrupt?: { stop: AbortSignal; abort: AbortSignal };
+  /** Jobs to run that another live process holds a claim on (the run waits for them). */
+  onClaimWait?: (waits: ClaimWait[]) => void;
+}
+
+/** A job to run that another live process holds, until its lease ends. */
+export interface ClaimWait extends HeldClaim {
+  job: Job;
 }
 
 export function newRunId(now = new Date()): string {
@@ -178,29 +189,23 @@ export async function runDrop(options: RunDropOptions): Promise<RunSummary> {
     maxBackoffMs: options.maxBackoffMs ?? 60_000,
   });
   const tally = new RunTally(plan.jobs.length, options.onJobDone);
-  // Only a run that goes ahead clears the failures it will try again.
-  const retried = refused ? 0 : await clearRerunnableFailures(local.store, plan.jobs);
-  if (retried > 0) {
-    options.log.info('trying again the jobs an earlier run dead-lettered or did not start', {
-      jobs: retried,
-    });
-  }
+  const workerId = localWorkerId();
+  const outcome = { retried: 0, interrupted: false };
   if (!refused) {
-    const worker = localWorkerDeps(options, local, queue);
+    // Only a run that goes ahead clears the failures it will try again.
+    outcome.retried = await clearRerunnableFailures(local.store, plan.jobs);
+    if (outcome.retried > 0) {
+      options.log.info('trying again the jobs an earlier run dead-lettered or did not start', {
+        jobs: outcome.retried,
+      });
+    }
+    await sayClaimWaits(local, todo, options);
+    const worker = localWorkerDeps(options, local, queue, workerId);
     const toRun = new Set(todo.toRun.map((j) => j.jobId));
-    const runner = { worker, queue, budget, tally, log: options.log, toRun };
-    await Promise.all([
-      runJobs(
-        runner,
-        plan.jobs.filter((job) => job.tier !== 'batch'),
-      ),
-      runBatchPath(
-        options,
-        runner,
-        plan.jobs.filter((job) => job.tier === 'batch'),
-        runId,
-      ),
-    ]);
+    const runner = { worker, queue, budget, tally, log: options.log, toRun, stopped: false };
+    outcome.interrupted = await runAll(options, runner, plan.jobs, runId);
+    // Claims of calls abandoned by an abort: free for the next run at once.
+    if (outcome.interrupted) await releaseClaimsOf(local.store, OUTPUT_BUCKET, workerId);
   }
   const summaryName = `_runs/${runId}/summary`;
   const summary = buildSummary(
@@ -212,7 +217,7 @@ export async function runDrop(options: RunDropOptions): Promise<RunSummary> {
       priceTableVersion: options.catalog.priceTableVersion,
       plan,
       refused,
-      retried,
+      ...outcome,
       queueStats: queue.stats,
       startedAt,
       finishedAt: new Date(),
@@ -225,6 +230,62 @@ export async function runDrop(options: RunDropOptions): Promise<RunSummary> {
   );
   await writeSummary(local.store, summaryName, summary);
   return summary;
+}
+
+/**
+ * Runs the standard and batch paths until done, or until interrupted: `stop` starts no more jobs
+ * and waits for those in flight; `abort` stops waiting. Returns true when interrupted.
+ */
+async function runAll(
+  options: RunDropOptions,
+  runner: JobRunner,
+  jobs: readonly Job[],
+  runId: string,
+): Promise<boolean> {
+  const { stop, abort } = options.interrupt ?? {};
+  const stopped = signalled(stop);
+  void stopped.then(() => {
+    runner.stopped = true;
+    runner.queue.close();
+  });
+  const work = Promise.all([
+    runJobs(
+      runner,
+      jobs.filter((job) => job.tier !== 'batch'),
+    ),
+    // Batch jobs go on at the Batch API; a rerun picks them up, so an interrupt stops waiting.
+    Promise.race([
+      runBatchPath(
+        options,
+        runner,
+        jobs.filter((job) => job.tier === 'batch'),
+        runId,
+      ),
+      stopped,
+    ]),
+  ]);
+  await Promise.race([work, signalled(abort)]);
+  return stop?.aborted === true;
+}
+
+/** Resolves when the signal fires; never without one. */
+function signalled(signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) resolve();
+    else signal?.addEventListener('abort', () => resolve(), { once: true });
+  });
+}
+
+/** Jobs to run that another live process holds: the run says which, and until when. */
+async function sayClaimWaits(local: LocalPipeline, todo: WorkToDo, options: RunDropOptions) {
+  if (!options.onClaimWait || todo.toRun.length === 0) return;
+  const claims = await liveClaims(local.store, todo.toRun, local.now());
+  const jobs = new Map(todo.toRun.map((job) => [job.jobId, job]));
+  const waits = claims.flatMap((claim) => {
+    const job = jobs.get(claim.jobId);
+    return job ? [{ job, ...claim }] : [];
+  });
+  if (waits.length > 0) options.onClaimWait(waits);
 }
 
 type LocalPipeline = ReturnType<typeof localPipeline>;
@@ -250,6 +311,7 @@ function localWorkerDeps(
   options: RunDropOptions,
   local: LocalPipeline,
   queue: MemoryJobQueue,
+  workerId: string,
 ): WorkerDeps {
   return buildWorkerDeps(options.config, {
     store: local.store,
@@ -259,8 +321,9 @@ function localWorkerDeps(
     model: options.model,
     now: local.now,
     uriOf: local.uriOf,
-    workerId: `local-${process.pid}`,
+    workerId,
     buckets: BUCKETS,
+    claimOwnerGone: (owner) => localOwnerGone(owner),
   });
 }
 
@@ -272,6 +335,8 @@ interface JobRunner {
   toRun: ReadonlySet<string>;
   tally: RunTally;
   log: Logger;
+  /** Interrupted: deliveries from now on start nothing (a rerun does them). */
+  stopped: boolean;
 }
 
 /** Publishes the jobs, consumes them (worker and dead-letter paths) until the queue drains. */
@@ -280,6 +345,7 @@ async function runJobs(runner: JobRunner, jobs: readonly Job[]): Promise<void> {
   queue.consume(
     (delivery) => deliverJob(runner, delivery),
     async (delivery: JobDelivery) => {
+      if (runner.stopped) return;
       const result = await recordDeadLetter(worker, delivery);
       if (result.status === 'failed' || result.status === 'succeeded') {
         runner.tally.finish(delivery.job as Job, result);
@@ -294,6 +360,7 @@ async function runJobs(runner: JobRunner, jobs: readonly Job[]): Promise<void> {
   await queue.publishJobs(sequences.start);
   await queue.drain();
   reportUndeliverable(runner);
+  if (runner.stopped) return;
   runner.tally.finishUnreached(jobs, (job) =>
     job.sequence
       ? worker.uriOf(job.output.bucket, sequenceFileNames(job.sequence).summary)
@@ -309,6 +376,7 @@ function alreadyDone(worker: WorkerDeps, job: Job): RunJobResult {
 
 /** One delivery on the worker path: the run's budget first, then the worker use case. */
 async function deliverJob(runner: JobRunner, delivery: JobDelivery): Promise<void> {
+  if (runner.stopped) return;
   const job = delivery.job as Job;
   const notStarted = runner.toRun.has(job.jobId)
     ? runner.budget.admit(job, delivery.attempt)

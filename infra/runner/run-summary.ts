@@ -44,6 +44,8 @@ export interface RunSummary {
   priceTableVersion: string;
   estimatedCostUsd: number;
   refused?: string;
+  /** Stopped by Ctrl-C or SIGTERM: jobs without a row were not started (a rerun does them). */
+  interrupted?: boolean;
   jobs: number;
   succeeded: number;
   failed: number;
@@ -169,6 +171,8 @@ export interface SummaryFacts {
   plan: DropPlan;
   refused: string | undefined;
   retried: number;
+  /** Stopped by Ctrl-C (SIGINT) or SIGTERM before every job ran. */
+  interrupted: boolean;
   queueStats: { deliveries: number; retries: number; deadLettered: number };
   startedAt: Date;
   finishedAt: Date;
@@ -186,6 +190,7 @@ export function buildSummary(facts: SummaryFacts, rows: SummaryRow[]): RunSummar
     priceTableVersion: facts.priceTableVersion,
     estimatedCostUsd: round(plan.estimatedCostUsd),
     ...(facts.refused ? { refused: facts.refused } : {}),
+    ...(facts.interrupted ? { interrupted: true } : {}),
     jobs: plan.jobs.length,
     succeeded: count('succeeded'),
     failed: count('failed'),

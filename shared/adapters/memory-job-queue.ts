@@ -43,12 +43,14 @@ export class MemoryJobQueue implements JobQueue, RequestEventSink {
   private handler: DeliveryHandler | undefined;
   private deadLetterHandler: DeliveryHandler | undefined;
   private idleWaiters: Array<() => void> = [];
+  private closed = false;
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly resultListeners: Array<(event: JobResultEvent) => void> = [];
 
   constructor(private readonly options: MemoryQueueOptions) {}
 
   async publishJobs(jobs: readonly Job[]): Promise<void> {
+    if (this.closed) return;
     for (const job of jobs) {
       this.ready.push({
         id: randomUUID(),
@@ -88,8 +90,12 @@ export class MemoryJobQueue implements JobQueue, RequestEventSink {
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
-  /** Stops pending retries (for tests and Ctrl-C); in-flight deliveries finish. */
+  /**
+   * Stops for good (for tests and Ctrl-C): queued messages and pending retries are dropped,
+   * nothing published or failed afterwards is delivered again; in-flight deliveries finish.
+   */
   close(): void {
+    this.closed = true;
     for (const timer of this.timers) clearTimeout(timer);
     this.timers.clear();
     this.scheduled = 0;
@@ -138,6 +144,7 @@ export class MemoryJobQueue implements JobQueue, RequestEventSink {
 
   private retry(message: Message, error: unknown): void {
     message.lastError = error;
+    if (this.closed) return;
     if (message.deadLetter && message.attempt >= 2 * this.options.maxAttempts) {
       // Even the dead-letter handler keeps failing: stop, and say so rather than loop forever.
       this.stats.undeliverable++;

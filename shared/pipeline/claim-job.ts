@@ -36,6 +36,7 @@ export async function claimJob(run: JobRun): Promise<string> {
     { owner: deps.workerId, messageId: delivery.messageId, attempt: delivery.attempt },
     run.startedAt,
     leaseMs,
+    deps.claimOwnerGone,
   );
   if (!claim.ok) {
     throw new BananaError({

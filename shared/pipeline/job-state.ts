@@ -80,6 +80,19 @@ export type ClaimResult =
   | { ok: true; generation: string; tookOver: boolean }
   | { ok: false; heldBy: string; retryAfterMs: number };
 
+/**
+ * Tells that a claim's holder is known to be gone (a local process that exited), so its claim is
+ * free before its lease ends. Without one (the cloud) only the lease frees a claim.
+ */
+export type ClaimOwnerGone = (owner: string) => boolean;
+
+/** A job's claim as read: who holds it and until when. */
+export interface HeldClaim {
+  jobId: string;
+  owner: string;
+  leaseUntil: string;
+}
+
 export class JobState {
   constructor(
     private readonly store: ObjectStore,
@@ -87,11 +100,15 @@ export class JobState {
     private readonly jobId: string,
   ) {}
 
-  /** Claims the job for leaseMs; another delivery gets it only once the lease has expired. */
+  /**
+   * Claims the job for leaseMs; another delivery gets it only once the lease has expired, or
+   * at once when `ownerGone` says its holder is gone.
+   */
   async claim(
     claim: Omit<Claim, 'leaseUntil' | 'claimedAt'>,
     now: Date,
     leaseMs: number,
+    ownerGone?: ClaimOwnerGone,
   ): Promise<ClaimResult> {
     const name = stateName(this.jobId, 'claim.json');
     const body: Claim = {
@@ -119,7 +136,9 @@ export class JobState {
     }
     const held = claimSchema.parse(JSON.parse(current.bytes.toString('utf8')));
     const remaining = Date.parse(held.leaseUntil) - now.getTime();
-    if (remaining > 0) return { ok: false, heldBy: held.owner, retryAfterMs: remaining };
+    if (remaining > 0 && !ownerGone?.(held.owner)) {
+      return { ok: false, heldBy: held.owner, retryAfterMs: remaining };
+    }
     try {
       const info = await this.store.write(this.bucket, name, json(body), {
         contentType: 'application/json',
@@ -134,10 +153,23 @@ export class JobState {
     }
   }
 
-  /** True while someone holds an unexpired claim. */
-  async claimIsLive(now: Date): Promise<boolean> {
+  /** True while someone holds an unexpired claim (and is not known to be gone). */
+  async claimIsLive(now: Date, ownerGone?: ClaimOwnerGone): Promise<boolean> {
+    const held = await this.heldClaim();
+    return (
+      held !== undefined && Date.parse(held.leaseUntil) > now.getTime() && !ownerGone?.(held.owner)
+    );
+  }
+
+  /** The job's claim, if someone holds one (expired or not). */
+  async heldClaim(): Promise<HeldClaim | undefined> {
     const held = await this.readJson('claim.json', claimSchema);
-    return held !== undefined && Date.parse(held.leaseUntil) > now.getTime();
+    return held && { jobId: this.jobId, owner: held.owner, leaseUntil: held.leaseUntil };
+  }
+
+  /** Deletes the claim whatever its generation (its holder is this process, stopping). */
+  async releaseAny(): Promise<void> {
+    await this.store.delete(this.bucket, stateName(this.jobId, 'claim.json'));
   }
 
   async release(generation: string): Promise<void> {

@@ -35,7 +35,7 @@ export async function recordDeadLetter(
     }
   }
   const state = new JobState(deps.store, job.output.bucket, job.jobId);
-  if (await state.claimIsLive(deps.now())) {
+  if (await state.claimIsLive(deps.now(), deps.claimOwnerGone)) {
     // A worker still holds it: let it finish. The dead-letter delivery is retried later.
     throw new BananaError({
       code: 'JOB_IN_PROGRESS',

@@ -30,6 +30,11 @@ export interface WorkerDeps {
   limits: WorkerLimits;
   /** The spend kill switch (cloud worker): jobs are held, not run, while spending is paused. */
   spending?: SpendControl;
+  /**
+   * Tells that a claim's holder is gone, so its claim is free before its lease ends (the
+   * embedded runner: a local process that exited). The cloud has none: the lease decides.
+   */
+  claimOwnerGone?: (owner: string) => boolean;
 }
 
 /** What the worker asks of the spend kill switch (shared/pipeline/spend-guard.ts). */
@@ -56,4 +61,7 @@ export function modelTimeoutFor(limits: WorkerLimits, job: { tier?: string | und
 }
 
 /** What writing records needs (the dead-letter function has no model and loads no sharp). */
-export type RecordDeps = Pick<WorkerDeps, 'store' | 'queue' | 'uriOf' | 'log' | 'now' | 'catalog'>;
+export type RecordDeps = Pick<
+  WorkerDeps,
+  'store' | 'queue' | 'uriOf' | 'log' | 'now' | 'catalog' | 'claimOwnerGone'
+>;

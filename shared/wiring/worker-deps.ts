@@ -28,6 +28,7 @@ export interface WorkerParts {
   now?: () => Date;
   failpoint?: WorkerDeps['failpoint'];
   spending?: WorkerDeps['spending'];
+  claimOwnerGone?: WorkerDeps['claimOwnerGone'];
 }
 
 export function buildWorkerDeps(config: Config, parts: WorkerParts): WorkerDeps {
@@ -44,6 +45,7 @@ export function buildWorkerDeps(config: Config, parts: WorkerParts): WorkerDeps 
     buckets: parts.buckets,
     ...(parts.failpoint ? { failpoint: parts.failpoint } : {}),
     ...(parts.spending ? { spending: parts.spending } : {}),
+    ...(parts.claimOwnerGone ? { claimOwnerGone: parts.claimOwnerGone } : {}),
     limits: {
       maxInputBytes: config.BANANAFLOW_MAX_INPUT_BYTES,
       maxInputPixels: config.BANANAFLOW_MAX_INPUT_PIXELS,

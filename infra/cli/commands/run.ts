@@ -2,7 +2,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { createJsonLogger } from '../../../shared/adapters/json-logger.ts';
 import { type Logger, silentLogger } from '../../../shared/ports/logger.ts';
 import { plural } from '../../../shared/text/plural.ts';
-import { localPipeline, runDrop } from '../../runner/run-drop.ts';
+import { type ClaimWait, localPipeline, type RunSummary, runDrop } from '../../runner/run-drop.ts';
 import {
   type CommandInput,
   type CommandSpec,
@@ -11,6 +11,7 @@ import {
   TIER_OPTION,
 } from '../command.ts';
 import { imageModelForEnv } from '../image-model-for-env.ts';
+import { interruptOnSignals } from '../interrupt.ts';
 import { progressReporter } from '../progress-bar.ts';
 import { batchReporter, problemLines, summaryText, usd, warningLines } from '../render.ts';
 import { reportAfterRun } from '../report-command.ts';
@@ -67,6 +68,14 @@ summary to the output folder. Running again redoes nothing that finished.`,
       description: 'Offline stand-in only: how long each model call takes, to rehearse a real run.',
       default: '0',
     },
+    grace: {
+      type: 'string',
+      value: '<seconds>',
+      number: 'non-negative',
+      description:
+        'After Ctrl-C (or SIGTERM): how long jobs in flight may finish before the run aborts them (a second Ctrl-C aborts at once).',
+      default: '30',
+    },
     tier: TIER_OPTION,
     model: MODEL_OPTION,
     json: JSON_OPTION,
@@ -97,25 +106,21 @@ async function run(input: CommandInput): Promise<number> {
       ? { standInBatchTurnaroundMs: values['stand-in-batch-turnaround-ms'] as number }
       : {}),
   });
+  const progress = progressReporter(io.err);
+  const graceMs = ((values.grace as number | undefined) ?? 30) * 1000;
+  const interrupt = interruptOnSignals(graceMs, (what) => {
+    progress.stop();
+    say(interruptNotice(what, graceMs));
+  });
   try {
     say(choice.notice);
-    const progress = progressReporter(io.err);
-    const maxUsd = values['max-usd'] as number | undefined;
-    const concurrency = values.concurrency as number | undefined;
-    const maxAttempts = values['max-attempts'] as number | undefined;
     const summary = await runDrop({
-      dropDir,
-      outDir,
+      ...runOptions(input, dropDir, outDir),
       model: choice.model,
       batchModel: choice.batchModel,
       batchPollMs: choice.batchPollMs,
       onBatchProgress: json ? undefined : batchReporter(say),
-      catalog,
-      config,
-      log: runLogger(input),
-      ...(concurrency ? { concurrency } : {}),
-      ...(maxAttempts ? { maxAttempts } : {}),
-      ...(maxUsd !== undefined ? { maxUsd } : {}),
+      interrupt: interrupt.signals,
       onPlanned: (plan, todo) => {
         if (json) return;
         say(
@@ -124,26 +129,73 @@ async function run(input: CommandInput): Promise<number> {
         for (const line of problemLines(plan)) say(line);
         for (const line of warningLines(plan)) say(line);
       },
+      onClaimWait: (waits) => say(claimWaitText(waits)),
       onJobDone: (row, p) => {
         if (!json) progress.update(row, p);
       },
     });
     progress.stop();
-    if (json) {
-      io.out.write(`${JSON.stringify(summary, null, 2)}\n`);
-    } else {
-      if (summary.refused) say(`Refused to run: ${summary.refused}. Nothing was spent.`);
-      io.out.write(
-        `\n${summaryText(summary)}\n\nOutputs: ${summary.outDir}\nSummary: ${summary.summaryFiles.json}\n         ${summary.summaryFiles.csv}\n`,
-      );
-      if (choice.offline) io.out.write('(offline stand-in: set GEMINI_API_KEY to call Gemini)\n');
-    }
-    if (summary.refused) return 2;
-    await reportAfterRun(summary.outDir, { io, json });
-    return summary.failed > 0 || summary.sidecarProblems.length > 0 ? 1 : 0;
+    return await finishRun(input, summary, choice.offline);
   } finally {
+    interrupt.dispose();
     await choice.close();
   }
+}
+
+/** What `runDrop` takes from the command line and the environment. */
+function runOptions(input: CommandInput, dropDir: string, outDir: string) {
+  const { values } = input;
+  const maxUsd = values['max-usd'] as number | undefined;
+  const concurrency = values.concurrency as number | undefined;
+  const maxAttempts = values['max-attempts'] as number | undefined;
+  return {
+    dropDir,
+    outDir,
+    catalog: input.catalog(),
+    config: input.config(),
+    log: runLogger(input),
+    ...(concurrency ? { concurrency } : {}),
+    ...(maxAttempts ? { maxAttempts } : {}),
+    ...(maxUsd !== undefined ? { maxUsd } : {}),
+  };
+}
+
+/** Prints the summary (text or JSON) and the report; returns the exit code. */
+async function finishRun(input: CommandInput, summary: RunSummary, offline: boolean) {
+  const { io, say } = input;
+  const json = input.values.json === true;
+  if (json) {
+    io.out.write(`${JSON.stringify(summary, null, 2)}\n`);
+  } else {
+    if (summary.refused) say(`Refused to run: ${summary.refused}. Nothing was spent.`);
+    io.out.write(
+      `\n${summaryText(summary)}\n\nOutputs: ${summary.outDir}\nSummary: ${summary.summaryFiles.json}\n         ${summary.summaryFiles.csv}\n`,
+    );
+    if (offline) io.out.write('(offline stand-in: set GEMINI_API_KEY to call Gemini)\n');
+  }
+  if (summary.refused) return 2;
+  if (summary.interrupted) {
+    const done = summary.rows.length;
+    say(`Interrupted: ${done} done, ${summary.jobs - done} left; run again to resume.`);
+    return 130;
+  }
+  await reportAfterRun(summary.outDir, { io, json });
+  return summary.failed > 0 || summary.sidecarProblems.length > 0 ? 1 : 0;
+}
+
+function interruptNotice(what: 'stopping' | 'aborting', graceMs: number): string {
+  return what === 'stopping'
+    ? `Stopping: no new jobs start; waiting up to ${graceMs / 1000}s for the ones in flight (Ctrl-C again to abort now).`
+    : 'Aborting: calls still in flight are abandoned; their jobs run again next time.';
+}
+
+/** "Waiting for 2 jobs another run holds: a.png (until 14:05:09 UTC, local-123@host), ...". */
+function claimWaitText(waits: ClaimWait[]): string {
+  const lines = waits.map(
+    (w) =>
+      `  ${w.job.inputs[0]?.name ?? w.job.sidecar.name} (job ${w.job.jobId.slice(0, 8)}): held by ${w.owner} until ${w.leaseUntil.replace('T', ' ').replace(/\.\d+Z$/, ' UTC')}`,
+  );
+  return `Waiting for ${plural(waits.length, 'job')} another run is still working on (they start when it finishes or its claim ends):\n${lines.join('\n')}`;
 }
 
 /**
