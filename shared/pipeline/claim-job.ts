@@ -22,6 +22,8 @@ export async function findFinished(run: JobRun): Promise<RunJobResult | undefine
   return { status: 'duplicate', recordUri: deps.uriOf(bucket, record.name) };
 }
 
+const LOCAL_RECHECK_MS = 2_000;
+
 /**
  * Claims the job, so that two concurrent deliveries never both call the model; returns the
  * claim's generation. Throws a retryable JOB_IN_PROGRESS while another delivery holds it.
@@ -39,11 +41,16 @@ export async function claimJob(run: JobRun): Promise<string> {
     deps.claimOwnerGone,
   );
   if (!claim.ok) {
+    // Where a holder can be seen to go (the runner's local processes), look again soon: its
+    // claim is free the moment it exits. Elsewhere only the lease frees it.
+    const wait = deps.claimOwnerGone
+      ? Math.min(claim.retryAfterMs, LOCAL_RECHECK_MS)
+      : claim.retryAfterMs;
     throw new BananaError({
       code: 'JOB_IN_PROGRESS',
       message: `Job ${job.jobId} is being processed by ${claim.heldBy}; this delivery will be retried.`,
       retryable: true,
-      retryAfterMs: Math.min(claim.retryAfterMs, 60_000),
+      retryAfterMs: Math.min(wait, 60_000),
       details: { jobId: job.jobId },
     });
   }

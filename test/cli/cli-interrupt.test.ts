@@ -96,8 +96,7 @@ describe('Ctrl-C during run', () => {
     const jobs: Array<{ jobId: string; inputs: Array<{ name: string }> }> = JSON.parse(
       estimate.stdout,
     ).jobs;
-    const dead = await exitedPid();
-    const claim = async (jobId: string, owner: string, leaseMs: number) => {
+    const claim = async (jobId: string, owner: string) => {
       const folder = join(out, '_bananaflow', 'jobs', jobId);
       await mkdir(folder, { recursive: true });
       const now = Date.now();
@@ -106,27 +105,41 @@ describe('Ctrl-C during run', () => {
         messageId: 'm',
         attempt: 1,
         claimedAt: new Date(now).toISOString(),
-        leaseUntil: new Date(now + leaseMs).toISOString(),
+        // An hour's lease: only the owner's exit can free these in the test's time.
+        leaseUntil: new Date(now + 3_600_000).toISOString(),
       };
       await writeFile(join(folder, 'claim.json'), JSON.stringify(body));
     };
     const [first, second, third] = jobs;
     if (!first || !second || !third) throw new Error('expected 6 jobs');
-    // Gone (a 1-hour lease): taken over at once, in both the old and the new owner form.
-    await claim(first.jobId, `local-${dead}@${hostname()}`, 3_600_000);
-    await claim(second.jobId, `local-${dead}`, 3_600_000);
-    // Alive (this test's own process), for a few seconds more: the run waits and says so.
-    await claim(third.jobId, `local-${process.pid}@${hostname()}`, 4_000);
+    // Gone: taken over at once, in both the new and the old owner form.
+    await claim(first.jobId, `local-${await exitedPid()}@${hostname()}`);
+    await claim(second.jobId, `local-${await exitedPid()}`);
+    // Alive (another run, still working): the run waits and says which job, and until when.
+    const other = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 600000)']);
+    await claim(third.jobId, `local-${other.pid}@${hostname()}`);
 
-    const result = await runCli(['run', drop, '--out', out, '--json']);
-    expect(result.code, result.stderr).toBe(0);
-    expect(result.stderr).toMatch(/Waiting for 1 job another run is still working on/);
-    const waitLine = result.stderr
-      .split('\n')
-      .find((l) => l.includes(third.inputs[0]?.name ?? '?'));
-    expect(waitLine).toMatch(/held by local-\d+@.+ until \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC/);
-    expect(result.stderr).not.toContain(first.inputs[0]?.name);
-    expect(JSON.parse(result.stdout)).toMatchObject({ jobs: 6, succeeded: 6, failed: 0 });
+    const run = startRun(['--out', out, '--json']);
+    try {
+      await expect
+        .poll(() => run.output.stderr, { timeout: 60_000 })
+        .toMatch(/Waiting for 1 job another run is still working on/);
+      const waitLine = run.output.stderr
+        .split('\n')
+        .find((l) => l.includes(third.inputs[0]?.name ?? '?'));
+      expect(waitLine).toMatch(
+        new RegExp(
+          `held by local-${other.pid}@.+ until \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d UTC`,
+        ),
+      );
+      expect(run.output.stderr).not.toContain(first.inputs[0]?.name);
+      expect(run.output.stderr).not.toContain(second.inputs[0]?.name);
+    } finally {
+      // The other run ends: its claim is free at once, and this run finishes.
+      other.kill();
+    }
+    expect(await run.exit, run.output.stderr).toBe(0);
+    expect(JSON.parse(run.output.stdout)).toMatchObject({ jobs: 6, succeeded: 6, failed: 0 });
     expect(await claimFiles(out)).toEqual([]);
   });
 });
