@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, unlink, writeFile } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -6,8 +6,10 @@ import { chromium } from 'playwright-core';
 import sharp from 'sharp';
 import { gcsStoreFactory } from '../infra/report/gcs-store-factory.ts';
 import { writeReport } from '../infra/report/write-report.ts';
+import { encodeOutput } from '../shared/imaging/encode-output.ts';
 import { mapLimit } from '../shared/map-limit.ts';
 import { toJsonBytes } from '../shared/pipeline/records.ts';
+import { thumbnailNameOf } from '../shared/planning/output-names.ts';
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../test/support/chromium.ts';
 import { photoPixels } from './fixtures.ts';
 import { type BenchContext, type BenchRow, median, ms } from './results.ts';
@@ -17,8 +19,8 @@ import { type BenchContext, type BenchRow, median, ms } from './results.ts';
  * the same report with no images (records read, totals, page rendered and written: everything but
  * sharp); (b) the page reaching `load` in headless Chromium from file://, against the page with
  * no images. Fixture: 1,000 metadata records (3% error records), each with its own 1024×768 JPEG
- * input and 1024×1024 PNG output, all distinct (thumbnails are cached by content, so repeated
- * images would flatter the figure).
+ * input and 1024×1024 PNG output (with the thumbnail the worker writes beside it), all distinct
+ * (thumbnails are made once per image, so repeated images would flatter the figure).
  */
 
 const JOBS = 1000;
@@ -135,7 +137,15 @@ async function writeFixture(root: string, log: (line: string) => void) {
       await writeFile(join(out, `batch/p${i}.edit.${i}.error.json`), toJsonBytes(record));
     } else {
       const name = `batch/p${i}.edit.${i}.png`;
-      await writeFile(join(out, name), await output(i));
+      // As the worker writes it: the output, and its thumbnail beside it (encodeOutput makes both).
+      const encoded = await encodeOutput(await output(i), {
+        format: 'png',
+        quality: 90,
+        renditions: [],
+      });
+      await writeFile(join(out, name), encoded.main.bytes);
+      if (encoded.thumbnail)
+        await writeFile(join(out, thumbnailNameOf(name)), encoded.thumbnail.bytes);
       await writeFile(join(out, `${name}.json`), toJsonBytes(metadataRecord(i, drop, out, name)));
     }
     if (++done % 250 === 0) log(`fixture: ${done}/${JOBS} jobs`);
@@ -169,7 +179,28 @@ async function timeReports(out: string, root: string, log: (line: string) => voi
   // Again into the last folder: the thumbnails are there already (a report after a rerun).
   const started = performance.now();
   await writeReport({ target: out, out: files.full, gcs });
-  return { times, cpu, files, warmMs: performance.now() - started };
+  const warmMs = performance.now() - started;
+  return { times, cpu, files, warmMs, fallback: await timeFallback(out, root) };
+}
+
+/**
+ * Once more from cold without the worker's thumbnails (outputs of an older version): every
+ * output decoded by the report. Last, as it deletes them.
+ */
+async function timeFallback(out: string, root: string) {
+  const folder = join(out, 'batch');
+  for (const name of await readdir(folder)) {
+    if (name.endsWith('.thumb.webp')) await unlink(join(folder, name));
+  }
+  const started = performance.now();
+  const cpuBefore = process.cpuUsage();
+  await writeReport({
+    target: out,
+    out: join(root, 'fallback', 'report.html'),
+    gcs: gcsStoreFactory({}),
+  });
+  const used = process.cpuUsage(cpuBefore);
+  return { ms: performance.now() - started, cpuMs: (used.user + used.system) / 1000 };
 }
 
 async function timeLoads(files: { full: string; bare: string }) {
@@ -227,10 +258,17 @@ export async function reportRow(ctx: BenchContext): Promise<BenchRow[]> {
         target: '< 10 s',
         holds: full < 10_000,
         notes:
-          `${common}; median of ${ROUNDS}, from cold (every thumbnail made with sharp). CPU time ${ms(cpuFull)} ` +
+          `${common}, and beside each output the thumbnail the worker writes; median of ${ROUNDS}, from cold (an empty report folder: ` +
+          `input thumbnails made with sharp, output thumbnails copied). CPU time ${ms(cpuFull)} ` +
           `(${ms(cpuFull / cores)} over ${cores} cores, the figure on an idle machine; no images: ${ms(median(generated.cpu.bare))}). ` +
-          `Written again with the thumbnails already there (a report after a rerun): ${ms(generated.warmMs)}.`,
-        data: { ...generated.times, cpu: generated.cpu, warmMs: generated.warmMs },
+          `Written again with the thumbnails already there (a report after a rerun): ${ms(generated.warmMs)}. ` +
+          `Outputs without the worker's thumbnail (an older version's), every output decoded: ${ms(generated.fallback.ms)}, CPU ${ms(generated.fallback.cpuMs)}.`,
+        data: {
+          ...generated.times,
+          cpu: generated.cpu,
+          warmMs: generated.warmMs,
+          fallback: generated.fallback,
+        },
       },
       {
         id: 'report',

@@ -2,7 +2,7 @@ import { posix } from 'node:path';
 import { z } from 'zod';
 import { toBananaError } from '../../shared/errors.ts';
 import { mapLimit } from '../../shared/map-limit.ts';
-import type { ObjectStore } from '../../shared/ports/object-store.ts';
+import type { ObjectInfo, ObjectStore } from '../../shared/ports/object-store.ts';
 import { PIPELINE_PREFIX } from '../../shared/sidecar/drop-files.ts';
 import { type ErrorRecordView, type MetadataRecordView, recordView } from './record-schemas.ts';
 
@@ -31,13 +31,17 @@ export function isRecordName(relativeName: string): boolean {
   return !relativeName.split('/').some((part) => part.startsWith('.'));
 }
 
-/** Lists and reads every record under `prefix` of `bucket`, in name order. */
+/**
+ * Lists and reads every record under `prefix` of `bucket`, in name order. `listing`: that
+ * listing, when the caller has it already.
+ */
 export async function readRecords(
   store: ObjectStore,
   bucket: string,
   prefix: string,
+  listing?: readonly ObjectInfo[],
 ): Promise<RecordEntry[]> {
-  const names = (await store.list(bucket, prefix))
+  const names = (listing ?? (await store.list(bucket, prefix)))
     .map((object) => object.name)
     .filter((name) => isRecordName(name.slice(prefix.length)));
   return mapLimit(names, READ_CONCURRENCY, (name) => readRecord(store, bucket, name));

@@ -1,14 +1,17 @@
 import { createHash } from 'node:crypto';
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
-import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { BananaError, toBananaError } from '../../shared/errors.ts';
+import { toThumbnail } from '../../shared/imaging/thumbnail.ts';
 import { mapLimit } from '../../shared/map-limit.ts';
+import { thumbnailNameOf } from '../../shared/planning/output-names.ts';
+import type { ObjectInfo } from '../../shared/ports/object-store.ts';
 import type { ImageSource, ReportJob } from './report-jobs.ts';
 import type { ReportLocation } from './report-location.ts';
 import { fileHref } from './report-location.ts';
 import { readStepImages } from './step-images.ts';
+import { removeUnreferenced, THUMBNAIL_FILE } from './thumbnail-files.ts';
 
 /** A thumbnail written beside the report, and the link that opens the full image. */
 export interface Thumbnail {
@@ -20,9 +23,14 @@ export interface Thumbnail {
 }
 export type ThumbnailResult = Thumbnail | { missing: string };
 
-/** Longest side of a thumbnail: sharp on a card about half as wide, at twice the pixel density. */
-const THUMB_BOX = 320;
 const MAX_IMAGE_BYTES = 64 << 20;
+/** A worker's thumbnail is a few KiB; anything far bigger is not one. */
+const MAX_THUMBNAIL_BYTES = 4 << 20;
+/**
+ * Thumbnails in the making at once. sharp runs each pipeline on one libvips thread here (its
+ * default on glibc), so two per core keep the cores busy while the next image is read.
+ */
+const CONCURRENCY = 4;
 
 export function sourceKey(source: ImageSource): string {
   if (source.kind === 'object') return `object:${source.name}`;
@@ -34,35 +42,67 @@ interface ThumbnailContext {
   location: ReportLocation;
   reportDir: string;
   filesDir: string;
+  /** The location's objects by name (its listing): versions, and which outputs have a thumbnail. */
+  objects: ReadonlyMap<string, ObjectInfo>;
   /** Names of the files already in `filesDir`. */
   existing: Set<string>;
-  /** Thumbnails already in `filesDir`, by content hash: reports of the same folder reuse them. */
-  thumbnailsByHash: Map<string, string>;
+  /** Thumbnails already in `filesDir`, by key: reports of the same folder reuse them. */
+  thumbnailsByKey: Map<string, string>;
+  /** Files of `filesDir` this report links to; the others are removed when it is written. */
+  used: Set<string>;
   steps: (jobId: string) => Promise<Buffer[]>;
 }
 
+export interface ThumbnailOptions {
+  location: ReportLocation;
+  reportDir: string;
+  filesDir: string;
+  /** The location's listing, when the caller has it (a stat per image otherwise). */
+  objects?: readonly ObjectInfo[];
+}
+
 /**
- * Makes a thumbnail of every image the jobs show (each distinct source once), into `filesDir`.
- * Thumbnails are named by a hash of the image's identity and version (see `identify`) and their
- * size, so a second report into the same folder reads and decodes nothing it did before. An image that cannot be read or decoded
- * gets a reason instead, which the page shows as a placeholder.
+ * Makes a thumbnail of every image the jobs show (each distinct source once, however many jobs
+ * share it) into `filesDir`, and removes the files there that the report no longer links to.
+ * Thumbnails are named by a hash of the image's identity and version (see `identify`), so a
+ * second report into the same folder reads and decodes nothing it did before. An output the
+ * worker wrote a thumbnail beside is not decoded: that thumbnail is copied. An image that cannot
+ * be read or decoded gets a reason instead, which the page shows as a placeholder.
  */
 export async function makeThumbnails(
   jobs: readonly ReportJob[],
-  options: { location: ReportLocation; reportDir: string; filesDir: string },
+  options: ThumbnailOptions,
 ): Promise<Map<string, ThumbnailResult>> {
+  const ctx = await thumbnailContext(options);
+  const sources = new Map<string, ImageSource>();
+  for (const job of jobs) {
+    for (const slot of [...job.before, ...job.after])
+      sources.set(sourceKey(slot.source), slot.source);
+  }
+  const keys = [...sources.keys()];
+  const results = await mapLimit(keys, CONCURRENCY, (key) =>
+    thumbnailOf(sources.get(key) as ImageSource, ctx),
+  );
+  await removeUnreferenced(ctx.filesDir, ctx.existing, ctx.used);
+  return new Map(keys.map((key, i) => [key, results[i] as ThumbnailResult]));
+}
+
+async function thumbnailContext(options: ThumbnailOptions): Promise<ThumbnailContext> {
   await mkdir(options.filesDir, { recursive: true });
   const existing = new Set(await readdir(options.filesDir));
-  const thumbnailsByHash = new Map<string, string>();
+  const thumbnailsByKey = new Map<string, string>();
   for (const name of existing) {
-    if (name.endsWith('.webp')) thumbnailsByHash.set(name.split('.')[0] ?? '', name);
+    const match = THUMBNAIL_FILE.exec(name);
+    if (match) thumbnailsByKey.set(match[1] as string, name);
   }
   const stepCache = new Map<string, Promise<Buffer[]>>();
   const { store, bucket } = options.location;
-  const ctx: ThumbnailContext = {
+  return {
     ...options,
+    objects: new Map((options.objects ?? []).map((info) => [info.name, info])),
     existing,
-    thumbnailsByHash,
+    thumbnailsByKey,
+    used: new Set(),
     steps: (jobId) => {
       let images = stepCache.get(jobId);
       if (!images) {
@@ -72,16 +112,6 @@ export async function makeThumbnails(
       return images;
     },
   };
-  const sources = new Map<string, ImageSource>();
-  for (const job of jobs) {
-    for (const slot of [...job.before, ...job.after])
-      sources.set(sourceKey(slot.source), slot.source);
-  }
-  const keys = [...sources.keys()];
-  const results = await mapLimit(keys, Math.max(2, availableParallelism()), (key) =>
-    thumbnailOf(sources.get(key) as ImageSource, ctx),
-  );
-  return new Map(keys.map((key, i) => [key, results[i] as ThumbnailResult]));
 }
 
 async function thumbnailOf(source: ImageSource, ctx: ThumbnailContext): Promise<ThumbnailResult> {
@@ -92,11 +122,14 @@ async function thumbnailOf(source: ImageSource, ctx: ThumbnailContext): Promise<
       // A step's image lives only inside the job's checkpoint: keep a copy the link can open.
       const full = `${image.key}.full.png`;
       if (!ctx.existing.has(full)) await writeFile(join(ctx.filesDir, full), image.bytes);
+      ctx.used.add(full);
       href = fileHref(join(ctx.filesDir, full), ctx.reportDir);
     }
-    const cached = ctx.thumbnailsByHash.get(image.key);
-    const size = cached && /\.(\d+)x(\d+)\.webp$/.exec(cached);
-    if (cached && size) return thumbnail(cached, Number(size[1]), Number(size[2]), href, ctx);
+    const cached = ctx.thumbnailsByKey.get(image.key);
+    const size = cached && THUMBNAIL_FILE.exec(cached);
+    if (cached && size) return thumbnail(cached, Number(size[2]), Number(size[3]), href, ctx);
+    const copied = await copyWorkerThumbnail(source, image.key, href, ctx);
+    if (copied) return copied;
     const bytes = image.bytes ?? (await readSource(source, ctx));
     return await encodeThumbnail(bytes, image.key, href, ctx);
   } catch (error) {
@@ -120,7 +153,8 @@ async function identify(
 ): Promise<{ key: string; bytes?: Buffer }> {
   const { location } = ctx;
   if (source.kind === 'object') {
-    const info = await location.store.stat(location.bucket, source.name);
+    const info =
+      ctx.objects.get(source.name) ?? (await location.store.stat(location.bucket, source.name));
     if (!info) throw new BananaError({ code: 'STORAGE_NOT_FOUND', message: source.name });
     return { key: hashOf(`object:${source.name}:${info.generation}:${info.size}`) };
   }
@@ -131,6 +165,33 @@ async function identify(
   return { key: hashOf(bytes), bytes };
 }
 
+/**
+ * The thumbnail the worker wrote beside an output (thumbnailNameOf), copied into `filesDir`:
+ * a few KiB read instead of a full image decoded. Undefined when there is none (an output of an
+ * older version, or one small enough to be its own) or it cannot be read: the report makes one.
+ */
+async function copyWorkerThumbnail(
+  source: ImageSource,
+  key: string,
+  href: string | undefined,
+  ctx: ThumbnailContext,
+): Promise<Thumbnail | undefined> {
+  if (source.kind !== 'object') return undefined;
+  const name = thumbnailNameOf(source.name);
+  if (ctx.objects.size > 0 && !ctx.objects.has(name)) return undefined;
+  const { store, bucket } = ctx.location;
+  try {
+    const { bytes } = await store.read(bucket, name, { maxBytes: MAX_THUMBNAIL_BYTES });
+    const { width, height, format } = await sharp(bytes).metadata();
+    if (format !== 'webp' || !width || !height) return undefined;
+    const file = `${key}.${width}x${height}.webp`;
+    await writeFile(join(ctx.filesDir, file), bytes);
+    return thumbnail(file, width, height, href, ctx);
+  } catch {
+    return undefined;
+  }
+}
+
 async function encodeThumbnail(
   bytes: Buffer,
   key: string,
@@ -138,19 +199,9 @@ async function encodeThumbnail(
   ctx: ThumbnailContext,
 ): Promise<ThumbnailResult> {
   try {
-    const { data, info } = await sharp(bytes, { failOn: 'none' })
-      .rotate()
-      // Decoding the full image is most of the cost; a linear kernel and the fastest WebP effort
-      // trim the rest, with no visible difference at thumbnail size.
-      .resize({
-        width: THUMB_BOX,
-        height: THUMB_BOX,
-        fit: 'inside',
-        withoutEnlargement: true,
-        kernel: 'linear',
-      })
-      .webp({ quality: 70, effort: 0 })
-      .toBuffer({ resolveWithObject: true });
+    // autoOrient before the resize; JPEG and WebP shrink on load (fastShrinkOnLoad, the default).
+    const image = sharp(bytes, { failOn: 'none', autoOrient: true, sequentialRead: true });
+    const { data, info } = await toThumbnail(image).toBuffer({ resolveWithObject: true });
     const name = `${key}.${info.width}x${info.height}.webp`;
     await writeFile(join(ctx.filesDir, name), data);
     return thumbnail(name, info.width, info.height, href, ctx);
@@ -166,6 +217,7 @@ function thumbnail(
   href: string | undefined,
   ctx: ThumbnailContext,
 ): Thumbnail {
+  ctx.used.add(name);
   const src = fileHref(join(ctx.filesDir, name), ctx.reportDir);
   return { src, width, height, ...(href ? { href } : {}) };
 }

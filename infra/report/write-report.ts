@@ -30,11 +30,15 @@ export interface WrittenReport {
 
 /**
  * `bananaflow report`: reads every record of an output folder or bucket, makes thumbnails with
- * sharp into a folder beside the report, and writes one self-contained HTML page.
+ * sharp into a folder beside the report (copying the ones the worker wrote beside its outputs,
+ * removing the ones no record shows any more), and writes one self-contained HTML page.
  */
 export async function writeReport(options: WriteReportOptions): Promise<WrittenReport> {
   const location = await openReportLocation(options.target, options.gcs);
-  const entries = await readRecords(location.store, location.bucket, location.prefix);
+  const { store, bucket, prefix } = location;
+  // One listing: the records, and the versions and worker thumbnails of the outputs.
+  const objects = await store.list(bucket, prefix);
+  const entries = await readRecords(store, bucket, prefix, objects);
   if (entries.length === 0) {
     throw new BananaError({
       code: 'INPUT_MISSING',
@@ -48,7 +52,7 @@ export async function writeReport(options: WriteReportOptions): Promise<WrittenR
   const thumbnails =
     options.thumbnails === false
       ? new Map()
-      : await makeThumbnails(jobs, { location, reportDir: dirname(path), filesDir });
+      : await makeThumbnails(jobs, { location, reportDir: dirname(path), filesDir, objects });
   const totals = reportTotals(jobs);
   const html = renderReport({
     label: location.label,

@@ -9,6 +9,7 @@ import {
 import { isContainerComplete } from './container-integrity.ts';
 import { FAIL_ON } from './image-info.ts';
 import { loadSharp } from './load-sharp.ts';
+import { needsThumbnail, toThumbnail } from './thumbnail.ts';
 
 /**
  * Encodes what the model returned into the requested output format, plus downscaled renditions.
@@ -37,6 +38,8 @@ export interface EncodedOutput {
   main: EncodedImage;
   /** One per distinct requested width below the image's width, in the order requested. */
   renditions: EncodedImage[];
+  /** The run report's preview (see thumbnail.ts); absent when the image is that small already. */
+  thumbnail?: EncodedImage;
 }
 
 export type EncodeSpec = Pick<OutputSpec, 'format' | 'quality' | 'renditions'>;
@@ -77,6 +80,11 @@ async function run(image: Sharp, spec: EncodeSpec, renditionWidth?: number): Pro
     height: info.height,
     ...(renditionWidth === undefined ? {} : { renditionWidth }),
   };
+}
+
+/** The report's preview, from the same decoded input (no metadata: a few KiB). */
+function thumbnailOf(input: Sharp): Promise<EncodedImage> {
+  return run(toThumbnail(input.clone()), { format: 'webp', quality: 70, renditions: [] });
 }
 
 function undecodable(bytes: number, cause: unknown): BananaError {
@@ -132,7 +140,8 @@ export async function encodeOutput(modelImage: Buffer, spec: EncodeSpec): Promis
 
   const widths = [...new Set(spec.renditions)].filter((w) => w < width);
   try {
-    const [main, ...renditions] = await Promise.all([
+    const [thumbnail, main, ...renditions] = await Promise.all([
+      needsThumbnail(width, height) ? thumbnailOf(input) : Promise.resolve(undefined),
       keepMain
         ? Promise.resolve<EncodedImage>({
             bytes: modelImage,
@@ -147,7 +156,7 @@ export async function encodeOutput(modelImage: Buffer, spec: EncodeSpec): Promis
       ),
     ]);
     if (main === undefined) throw new Error('unreachable: main output missing');
-    return { main, renditions };
+    return { main, renditions, ...(thumbnail ? { thumbnail } : {}) };
   } catch (cause) {
     throw undecodable(modelImage.length, cause);
   }

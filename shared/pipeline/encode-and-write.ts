@@ -12,7 +12,8 @@ export type WrittenOutput = ImageFileRecord & {
 
 /**
  * Encodes the model's image as the job asked (format, quality, renditions) and writes the output,
- * then each rendition, create-only. The metadata record, written after, marks the job done.
+ * then each rendition and the report's thumbnail, create-only. The metadata record, written after,
+ * marks the job done.
  */
 export async function encodeAndWrite(run: JobRun, image: ModelImage): Promise<WrittenOutput> {
   const { deps, names, bucket } = run;
@@ -26,6 +27,9 @@ export async function encodeAndWrite(run: JobRun, image: ModelImage): Promise<Wr
     await writeOutput(deps, bucket, name, r.bytes, r.mimeType);
     renditions.push({ ...fileRecord(run, name, r), renditionWidth });
   }
+  // The run report's preview, by name beside the output (no record field: the report looks for it).
+  const thumb = encoded.thumbnail;
+  if (thumb) await writeOutput(deps, bucket, names.thumbnail, thumb.bytes, thumb.mimeType);
   return { ...fileRecord(run, names.image, encoded.main), renditions };
 }
 

@@ -58,11 +58,20 @@ export function outputBase(parts: {
   return `${parts.folder}${safeNamePart(parts.stem)}${label}${variant}.${parts.jobId.slice(0, 8)}`;
 }
 
+/**
+ * The small WebP preview written beside an output image (`cat.edit.3f2a1b9c.png.thumb.webp`), so
+ * the run report copies a few KiB instead of decoding the full image.
+ */
+export function thumbnailNameOf(imageName: string): string {
+  return `${imageName}.thumb.webp`;
+}
+
 /** Names of everything a job writes, derived from its base. */
 export function outputNames(base: string, format: OutputFormat) {
   const ext = OUTPUT_EXTENSIONS[format];
   return {
     image: `${base}.${ext}`,
+    thumbnail: thumbnailNameOf(`${base}.${ext}`),
     metadata: `${base}.${ext}.json`,
     error: `${base}.error.json`,
     rendition: (width: number) => `${base}.w${width}.${ext}`,

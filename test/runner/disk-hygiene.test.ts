@@ -6,6 +6,7 @@ import { type GeminiStandIn, startGeminiStandIn } from '../../infra/gemini-stand
 import { runDrop } from '../../infra/runner/run-drop.ts';
 import { loadModelCatalog } from '../../shared/catalog/model-catalog.ts';
 import { loadConfig } from '../../shared/config.ts';
+import { thumbnailNameOf } from '../../shared/planning/output-names.ts';
 import { silentLogger } from '../../shared/ports/logger.ts';
 import { standInModel } from '../../shared/wiring/image-model.ts';
 import { tinyImage, writeDrop } from '../support/pipeline-harness.ts';
@@ -73,5 +74,12 @@ describe('disk hygiene of a local run', () => {
       ([n]) => !n.endsWith('.json') && !n.startsWith('.bananaflow-meta/'),
     );
     expect(bulk.reduce((s, [, b]) => s + b, 0)).toBeLessThanOrEqual(1.2 * outputBytes);
+    // Files per finished job beyond its outputs and records: at most one, the report's thumbnail
+    // beside its output (the stand-in's 1024 px outputs all get one).
+    const outputs = summary.rows.flatMap((r) => (r.output ? [r.output.slice(out.length + 1)] : []));
+    const extra = bulk
+      .map(([n]) => n)
+      .filter((n) => !outputs.includes(n) && !n.startsWith('_runs/')); // one summary per run
+    expect(extra.sort()).toEqual(outputs.map(thumbnailNameOf).sort());
   });
 });
