@@ -436,15 +436,26 @@ function recordUriOf(run: Run, job: Job): string {
   return run.deps.uriOf(job.output.bucket, outputNames(job.output.base, job.output.format).error);
 }
 
+/**
+ * Runs `work` on at most `size` items at once. A failure stops the pool: no item starts after it,
+ * the ones in flight finish (none goes on writing and holding its claim after the run has
+ * failed), then it throws the first failure.
+ */
 async function pool<T>(items: readonly T[], size: number, work: (item: T) => Promise<void>) {
   let next = 0;
+  let failed = false;
   const worker = async () => {
-    while (next < items.length) {
+    while (next < items.length && !failed) {
       const item = items[next++] as T;
-      await work(item);
+      await work(item).catch((error: unknown) => {
+        failed = true;
+        throw error;
+      });
     }
   };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(size, items.length)) }, worker));
+  const workers = Array.from({ length: Math.max(1, Math.min(size, items.length)) }, worker);
+  const failure = (await Promise.allSettled(workers)).find((r) => r.status === 'rejected');
+  if (failure) throw failure.reason;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
