@@ -4,6 +4,7 @@ import sharp, { type Sharp } from 'sharp';
 import { FsObjectStore } from '../shared/adapters/fs-object-store.ts';
 import { createGeminiImageModel } from '../shared/adapters/gemini-image-model.ts';
 import { loadConfig } from '../shared/config.ts';
+import { needsThumbnail, toThumbnail } from '../shared/imaging/thumbnail.ts';
 import { runJob } from '../shared/pipeline/run-job.ts';
 import type { Job } from '../shared/planning/job.ts';
 import type { WorkerDeps } from '../shared/ports/worker-deps.ts';
@@ -89,7 +90,7 @@ function floorOf(
   fixture: Fixture,
   job: Job,
   sent: { mimeType: string; converted: boolean; longEdge: number },
-  modelOutput: { bytes: Buffer; mimeType: string; width: number },
+  modelOutput: { bytes: Buffer; mimeType: string; width: number; height: number },
 ): { steps: string[]; run: () => Promise<void> } {
   const steps: string[] = [];
   const sentFormat = sent.mimeType.replace('image/', '');
@@ -100,6 +101,9 @@ function floorOf(
   if (!keepMain) steps.push(`output: decode, ${format} q${quality}`);
   const widths = [...new Set(renditions)].filter((w) => w < modelOutput.width);
   if (widths.length > 0) steps.push(`renditions: decode, resize, ${format} (${widths.join(', ')})`);
+  // The run report's thumbnail beside the output (the worker makes it from the same image).
+  const thumbnail = needsThumbnail(modelOutput.width, modelOutput.height);
+  if (thumbnail) steps.push('thumbnail: decode, resize to 320, webp');
   return {
     steps,
     run: async () => {
@@ -120,6 +124,7 @@ function floorOf(
         ...widths.map((w) =>
           encodeAs(sharp(modelOutput.bytes).resize({ width: w }), format, quality).toBuffer(),
         ),
+        ...(thumbnail ? [toThumbnail(sharp(modelOutput.bytes)).toBuffer()] : []),
       ]);
     },
   };
@@ -203,6 +208,7 @@ export async function workerOverhead(ctx: BenchContext): Promise<BenchRow[]> {
           bytes: outcome.image.bytes,
           mimeType: outcome.image.mimeType,
           width: warm.record.output.width,
+          height: warm.record.output.height,
         },
       );
       await floor.run();

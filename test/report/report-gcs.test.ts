@@ -107,6 +107,18 @@ describe('bananaflow report gs://bucket[/prefix]', () => {
     expect(again.totals.images).toBe(fixture.summary.succeeded);
   });
 
+  it("downloads each output's thumbnail from the bucket, never the output itself", async () => {
+    server.requests.length = 0;
+    const out = join(root, 'fresh', 'report.html');
+    await writeReport({ target: 'gs://out-bucket', out, gcs: async () => store });
+    const fromOutputs = server.requests
+      .filter((r) => r.query.alt === 'media')
+      .map((r) => decodeURIComponent(r.path))
+      .filter((path) => path.startsWith('/storage/v1/b/out-bucket/') && !path.endsWith('.json'));
+    expect(fromOutputs.length).toBeGreaterThanOrEqual(fixture.summary.succeeded);
+    expect(fromOutputs.filter((path) => !path.endsWith('.thumb.webp'))).toEqual([]);
+  });
+
   it('through the CLI (STORAGE_EMULATOR_HOST), a prefix holds only its own records', async () => {
     const cli = capture();
     const out = join(root, 'shots.html');
