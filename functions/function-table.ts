@@ -34,6 +34,12 @@ export const FUNCTIONS = [
     entryPoint: 'budgetGuard',
     signatureType: 'cloudevent',
   },
+  {
+    name: 'batch-tick',
+    entry: 'functions/batch-tick/index.ts',
+    entryPoint: 'batchTick',
+    signatureType: 'cloudevent',
+  },
 ] as const satisfies readonly FunctionRow[];
 
 export interface FunctionRow {

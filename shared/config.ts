@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { type ModelOverride, modelOverrideSchema } from './catalog/model-catalog.ts';
 import { TIERS } from './catalog/tiers.ts';
 import { BananaError } from './errors.ts';
-import { JOB_STAGES } from './pipeline/job-stages.ts';
+import { BATCH_STAGES, JOB_STAGES } from './pipeline/job-stages.ts';
 
 /**
  * Configuration, parsed once at the start of an entry point from the environment. Never read at
@@ -45,6 +45,22 @@ export const configSchema = z.object({
   BANANAFLOW_BATCH_INLINE_MAX_BYTES: intFromEnv(16 * 1024 * 1024),
   /** Batch tier: most bytes of one batch's JSONL file (the Files API takes 2 GB); bigger are split. */
   BANANAFLOW_BATCH_MAX_BYTES: intFromEnv(1024 * 1024 * 1024),
+  /**
+   * Cloud: whether this deployment runs the batch tier (the batch-tick function). "off" refuses
+   * batch-tier jobs at planning (Vertex AI has no Batch API for the image models).
+   */
+  BANANAFLOW_BATCH_PATH: z.enum(['on', 'off']).default('on'),
+  /**
+   * Cloud batch tick: a model's pending jobs are submitted once the oldest has waited this long
+   * (ms), or sooner when they fill a batch (BANANAFLOW_BATCH_MAX_REQUESTS or _MAX_BYTES).
+   */
+  BANANAFLOW_BATCH_WINDOW_MS: z.coerce
+    .number()
+    .int()
+    .nonnegative()
+    .default(10 * 60_000),
+  /** Cloud batch tick: one tick at a time; a crashed tick's lease is taken over after this (ms). */
+  BANANAFLOW_BATCH_LEASE_MS: intFromEnv(10 * 60_000),
   BANANAFLOW_MODEL_OVERRIDES: z
     .string()
     .optional()
@@ -112,6 +128,11 @@ export const configSchema = z.object({
    */
   BANANAFLOW_FAILPOINT: z
     .enum(JOB_STAGES)
+    .optional()
+    .or(z.literal('').transform(() => undefined)),
+  /** Crash tests only: the batch tick kills itself (SIGKILL) at this stage. Never in a deployment. */
+  BANANAFLOW_BATCH_FAILPOINT: z
+    .enum(BATCH_STAGES)
     .optional()
     .or(z.literal('').transform(() => undefined)),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),

@@ -11,6 +11,8 @@ locals {
       "cloudbuild.googleapis.com",
       "artifactregistry.googleapis.com",
       "logging.googleapis.com",
+      # Ticks the batch tier (batch.tf).
+      "cloudscheduler.googleapis.com",
     ],
     local.use_vertex ? ["aiplatform.googleapis.com"] : ["secretmanager.googleapis.com"],
     var.kms_key_name == null ? [] : ["cloudkms.googleapis.com"],

@@ -9,6 +9,7 @@ locals {
     dead_letter  = "serviceAccount:${google_service_account.dead_letter.email}"
     requests     = "serviceAccount:${google_service_account.requests.email}"
     budget_guard = "serviceAccount:${google_service_account.budget_guard.email}"
+    batch_tick   = "serviceAccount:${google_service_account.batch_tick.email}"
   }
 
   # objectUser = read, create, overwrite and delete objects (claims are taken over and released),
@@ -23,6 +24,9 @@ locals {
     requests_output_rw    = { bucket = "output", member = "requests", role = "roles/storage.objectUser" }
     # Writes (and only ever writes) _bananaflow/pause.json.
     budget_guard_output_rw = { bucket = "output", member = "budget_guard", role = "roles/storage.objectUser" }
+    # Reads inputs to build batch requests; pending markers, manifests, its lease, records.
+    batch_tick_input_read = { bucket = "input", member = "batch_tick", role = "roles/storage.objectViewer" }
+    batch_tick_output_rw  = { bucket = "output", member = "batch_tick", role = "roles/storage.objectUser" }
   }
 
   topic_grants = {
@@ -31,6 +35,9 @@ locals {
     dead_letter_results_publish = { topic = "results", member = "dead_letter", role = "roles/pubsub.publisher" }
     requests_jobs_publish       = { topic = "jobs", member = "requests", role = "roles/pubsub.publisher" }
     requests_results_publish    = { topic = "results", member = "requests", role = "roles/pubsub.publisher" }
+    # Answered batch jobs go to the worker; unanswered ones are announced as failed.
+    batch_tick_jobs_publish    = { topic = "jobs", member = "batch_tick", role = "roles/pubsub.publisher" }
+    batch_tick_results_publish = { topic = "results", member = "batch_tick", role = "roles/pubsub.publisher" }
   }
 
   buckets = {

@@ -20,6 +20,7 @@ locals {
     dead_letter  = "dead-letter"
     requests     = "requests"
     budget_guard = "budget-guard"
+    batch_tick   = "batch-tick"
   }
 
   bucket_names = {
@@ -30,6 +31,11 @@ locals {
 
   # The pipeline's own objects live under this prefix (ingest never treats them as work).
   state_prefix = "_bananaflow/"
+  # The batch tier runs where the Gemini Batch API is (not on Vertex AI) and when enabled; otherwise
+  # the planners refuse batch-tier jobs (BANANAFLOW_BATCH_PATH=off) and nothing ticks.
+  batch_enabled = var.batch_tier.enabled && !local.use_vertex
+  batch_path    = local.batch_enabled ? "on" : "off"
+
   # Of those, working state expires (claims, persisted model results, waiting markers, daily
   # spend counters). Kept: plans/ (what was planned, for status and backfill), held/ (jobs held
   # while spending is paused: never lost), pause.json and deployment.json.
@@ -52,6 +58,7 @@ locals {
     BANANAFLOW_JOBS_TOPIC        = google_pubsub_topic.jobs.name
     BANANAFLOW_MODEL             = var.model
     BANANAFLOW_TIER              = var.tier
+    BANANAFLOW_BATCH_PATH        = local.batch_path
     BANANAFLOW_MAX_EVENT_AGE_MS  = tostring(var.max_event_age_seconds * 1000)
     BANANAFLOW_MAX_SIDECAR_BYTES = tostring(var.max_sidecar_bytes)
   }
@@ -76,6 +83,25 @@ locals {
     BANANAFLOW_MAX_RETRY_WAIT_MS = tostring(var.max_retry_wait_seconds * 1000)
     BANANAFLOW_MAX_INPUT_BYTES   = tostring(var.max_input_bytes)
     BANANAFLOW_MAX_INPUT_PIXELS  = tostring(var.max_input_pixels)
+    BANANAFLOW_BATCH_PATH        = local.batch_path
+  }
+
+  # The batch tick: the worker's settings it shares (inputs, records), the jobs topic it hands
+  # answered jobs to, and the batch window.
+  batch_tick_env = {
+    LOG_LEVEL                     = var.log_level
+    BANANAFLOW_INPUT_BUCKET       = google_storage_bucket.input.name
+    BANANAFLOW_OUTPUT_BUCKET      = google_storage_bucket.output.name
+    BANANAFLOW_JOBS_TOPIC         = google_pubsub_topic.jobs.name
+    BANANAFLOW_RESULTS_TOPIC      = google_pubsub_topic.results.name
+    BANANAFLOW_MAX_INPUT_BYTES    = tostring(var.max_input_bytes)
+    BANANAFLOW_MAX_INPUT_PIXELS   = tostring(var.max_input_pixels)
+    BANANAFLOW_BATCH_PATH         = local.batch_path
+    BANANAFLOW_BATCH_MAX_REQUESTS = tostring(var.batch_tier.max_requests)
+    BANANAFLOW_BATCH_MAX_BYTES    = tostring(var.batch_tier.max_bytes)
+    BANANAFLOW_BATCH_WINDOW_MS    = tostring(var.batch_tier.window_seconds * 1000)
+    # A tick outliving its timeout is dead: its lease may be taken over a minute later.
+    BANANAFLOW_BATCH_LEASE_MS = tostring((var.batch_tier.timeout_seconds + 60) * 1000)
   }
 
   budget_guard_env = {
@@ -103,5 +129,6 @@ locals {
     BANANAFLOW_RESULTS_TOPIC     = google_pubsub_topic.results.name
     BANANAFLOW_MODEL             = var.model
     BANANAFLOW_MAX_SIDECAR_BYTES = tostring(var.max_sidecar_bytes)
+    BANANAFLOW_BATCH_PATH        = local.batch_path
   }
 }

@@ -14,7 +14,7 @@ output "source_bucket" {
 }
 
 output "topics" {
-  description = "Pub/Sub topics: name and id of jobs, results, dead-letter, requests (publish request messages here) and the requests dead-letter topic."
+  description = "Pub/Sub topics: name and id of jobs, results, dead-letter, requests (publish request messages here), the requests dead-letter topic, budget, and batch-tick (Cloud Scheduler's ticks of the batch tier)."
   value = {
     jobs        = { name = google_pubsub_topic.jobs.name, id = google_pubsub_topic.jobs.id }
     results     = { name = google_pubsub_topic.results.name, id = google_pubsub_topic.results.id }
@@ -24,12 +24,13 @@ output "topics" {
       name = google_pubsub_topic.requests_dead_letter.name
       id   = google_pubsub_topic.requests_dead_letter.id
     }
-    budget = { name = google_pubsub_topic.budget.name, id = google_pubsub_topic.budget.id }
+    budget     = { name = google_pubsub_topic.budget.name, id = google_pubsub_topic.budget.id }
+    batch_tick = { name = google_pubsub_topic.batch_tick.name, id = google_pubsub_topic.batch_tick.id }
   }
 }
 
 output "subscriptions" {
-  description = "Pub/Sub subscriptions: the worker's push subscription, the dead-letter push and pull (archive) subscriptions, the results pull subscription (null when disabled), the requests push and dead-letter archive subscriptions, and the filtered results subscriptions by key."
+  description = "Pub/Sub subscriptions: the worker's push subscription, the dead-letter push and pull (archive) subscriptions, the results pull subscription (null when disabled), the requests push and dead-letter archive subscriptions, the filtered results subscriptions by key, and the batch tick's push subscription."
   value = {
     jobs_push                    = google_pubsub_subscription.jobs_push.name
     dead_letter_push             = google_pubsub_subscription.dead_letter_push.name
@@ -38,17 +39,19 @@ output "subscriptions" {
     requests_dead_letter_archive = google_pubsub_subscription.requests_dead_letter_archive.name
     results_filtered             = { for k, s in google_pubsub_subscription.results_filtered : k => s.name }
     results_pull                 = try(google_pubsub_subscription.results_pull[0].name, null)
+    batch_tick_push              = google_pubsub_subscription.batch_tick_push.name
   }
 }
 
 output "function_urls" {
-  description = "HTTPS URLs of the four functions (authenticated; internal-only ingress by default)."
+  description = "HTTPS URLs of the functions (authenticated; internal-only ingress by default)."
   value = {
     ingest       = google_cloudfunctions2_function.ingest.service_config[0].uri
     worker       = google_cloudfunctions2_function.worker.service_config[0].uri
     dead_letter  = google_cloudfunctions2_function.dead_letter.service_config[0].uri
     requests     = google_cloudfunctions2_function.requests.service_config[0].uri
     budget_guard = google_cloudfunctions2_function.budget_guard.service_config[0].uri
+    batch_tick   = google_cloudfunctions2_function.batch_tick.service_config[0].uri
   }
 }
 
@@ -60,6 +63,7 @@ output "service_accounts" {
     dead_letter  = google_service_account.dead_letter.email
     requests     = google_service_account.requests.email
     budget_guard = google_service_account.budget_guard.email
+    batch_tick   = google_service_account.batch_tick.email
     trigger      = google_service_account.trigger.email
     invoker      = google_service_account.invoker.email
     build        = google_service_account.build.email

@@ -72,3 +72,12 @@ resource "google_service_account" "requests" {
 
   depends_on = [google_project_service.apis]
 }
+
+resource "google_service_account" "batch_tick" {
+  project      = var.project_id
+  account_id   = "${var.name_prefix}-batch"
+  display_name = "bananaflow batch tick runtime"
+  description  = "Runtime of the batch-tick function: reads inputs, submits and collects Gemini batch jobs, hands answered jobs to the jobs topic, writes error records."
+
+  depends_on = [google_project_service.apis]
+}

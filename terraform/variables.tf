@@ -139,12 +139,12 @@ variable "vertex_location" {
 
 variable "tier" {
   type        = string
-  description = "Default tier of sidecars that name none (BANANAFLOW_TIER): standard (list price) or flex (50% off where the model offers it, 1-15 min, best effort). The batch tier runs only in the CLI for now."
+  description = "Default tier of sidecars that name none (BANANAFLOW_TIER): standard (list price), flex (50% off where the model offers it, 1-15 min, best effort) or batch (50% off, the Gemini Batch API: up to 24 h; needs batch_tier.enabled and gemini_backend = \"gemini-api\")."
   default     = "standard"
 
   validation {
-    condition     = contains(["standard", "flex"], var.tier)
-    error_message = "tier must be \"standard\" or \"flex\" (the cloud has no batch path yet)."
+    condition     = contains(["standard", "flex", "batch"], var.tier)
+    error_message = "tier must be \"standard\", \"flex\" or \"batch\"."
   }
 }
 
@@ -553,5 +553,37 @@ variable "requests_max_delivery_attempts" {
   validation {
     condition     = var.requests_max_delivery_attempts >= 5 && var.requests_max_delivery_attempts <= 100 && floor(var.requests_max_delivery_attempts) == var.requests_max_delivery_attempts
     error_message = "requests_max_delivery_attempts must be a whole number between 5 and 100 (Pub/Sub's limits)."
+  }
+}
+
+variable "batch_tier" {
+  type = object({
+    enabled = optional(bool, true)
+    # Cloud Scheduler cron (UTC) of the batch tick: submit due jobs, collect finished batches.
+    tick_schedule = optional(string, "*/5 * * * *")
+    # Pending jobs of a model are submitted once the oldest waited this long, or once they fill a batch.
+    window_seconds = optional(number, 600)
+    # Requests per Gemini batch job. The tick holds one batch's answers (images) in memory while it
+    # collects it: size memory to max_requests x ~2 MB.
+    max_requests    = optional(number, 500)
+    max_bytes       = optional(number, 1073741824)
+    memory          = optional(string, "2Gi")
+    cpu             = optional(string, "1")
+    timeout_seconds = optional(number, 540)
+  })
+  description = "The cloud batch tier (Gemini Batch API, 50% off, up to 24 h): the batch-tick function run by Cloud Scheduler (tick_schedule), its window (window_seconds), batch size (max_requests, max_bytes) and sizing (memory, cpu, timeout_seconds <= 540). Gemini API only: with gemini_backend = \"vertex-ai\" the batch tier is refused at planning and the scheduler job is not created."
+  default     = {}
+
+  validation {
+    condition = (
+      length(split(" ", var.batch_tier.tick_schedule)) == 5 &&
+      var.batch_tier.window_seconds >= 0 && var.batch_tier.window_seconds <= 86400 &&
+      var.batch_tier.max_requests >= 1 && var.batch_tier.max_requests <= 10000 &&
+      var.batch_tier.max_bytes >= 1048576 && var.batch_tier.max_bytes <= 2147483648 &&
+      can(regex("^[1-9][0-9]*(Mi|Gi)$", var.batch_tier.memory)) &&
+      try(tonumber(var.batch_tier.cpu) >= 0.083 && tonumber(var.batch_tier.cpu) <= 8, false) &&
+      var.batch_tier.timeout_seconds >= 60 && var.batch_tier.timeout_seconds <= 540
+    )
+    error_message = "batch_tier: tick_schedule a 5-field cron, window_seconds 0-86400, max_requests 1-10000, max_bytes 1 MiB-2 GiB (the Files API limit), memory like 2Gi, cpu 0.083-8, timeout_seconds 60-540."
   }
 }

@@ -4,6 +4,7 @@
  * together by the composition root in shared/wiring/.
  */
 import { randomBytes } from 'node:crypto';
+import { BatchInbox } from '../../shared/pipeline/batch-inbox.ts';
 import type { JobStage } from '../../shared/pipeline/job-stages.ts';
 import { SpendGuard } from '../../shared/pipeline/spend-guard.ts';
 import type { WorkerDeps } from '../../shared/ports/worker-deps.ts';
@@ -45,6 +46,9 @@ export function workerDeps(
       now: runtime.now,
       maxUsdPerDay: config.BANANAFLOW_MAX_USD_PER_DAY,
     }),
+    ...(config.BANANAFLOW_BATCH_PATH === 'on'
+      ? { batchInbox: new BatchInbox(runtime.store, buckets.output) }
+      : {}),
   });
 }
 

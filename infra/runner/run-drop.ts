@@ -389,7 +389,7 @@ async function deliverJob(runner: JobRunner, delivery: JobDelivery): Promise<voi
   const result = await handleJobDelivery(runner.worker, delivery);
   if (result.status === 'duplicate') await finishDuplicate(runner, job, result);
   // The runner has no spend kill switch (it has --max-usd), so nothing is ever held here.
-  else if (result.status !== 'invalid' && result.status !== 'held')
+  else if (result.status !== 'invalid' && result.status !== 'held' && result.status !== 'batched')
     runner.tally.finish(job, result);
 }
 

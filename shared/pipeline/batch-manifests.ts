@@ -32,7 +32,9 @@ export const batchManifestSchema = z.strictObject({
 });
 export type BatchManifest = z.infer<typeof batchManifestSchema>;
 
-const nameOf = (displayName: string) => `${BATCH_PREFIX}${displayName}.json`;
+/** Where the cloud's batch tick keeps its manifests (apart from the runner's: never mixed up). */
+export const CLOUD_BATCH_PREFIX = `${PIPELINE_PREFIX}batch/manifests/`;
+
 const bytesOf = (manifest: BatchManifest) => Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`);
 
 /** A manifest and the generation to update it under (no lost update, no resurrection). */
@@ -45,12 +47,17 @@ export class BatchManifests {
   constructor(
     private readonly store: ObjectStore,
     private readonly bucket: string,
+    private readonly prefix: string = BATCH_PREFIX,
   ) {}
+
+  private nameOf(displayName: string): string {
+    return `${this.prefix}${displayName}.json`;
+  }
 
   /** Manifests not closed yet: batches to find, wait for or collect. */
   async open(): Promise<StoredManifest[]> {
     const open: StoredManifest[] = [];
-    for (const info of await this.store.list(this.bucket, BATCH_PREFIX)) {
+    for (const info of await this.store.list(this.bucket, this.prefix)) {
       if (!info.name.endsWith('.json')) continue;
       const { bytes, info: read } = await this.store.read(this.bucket, info.name, {
         maxBytes: 64 << 20,
@@ -72,7 +79,7 @@ export class BatchManifests {
   async create(manifest: BatchManifest): Promise<StoredManifest> {
     const info = await this.store.write(
       this.bucket,
-      nameOf(manifest.displayName),
+      this.nameOf(manifest.displayName),
       bytesOf(manifest),
       {
         contentType: 'application/json',
@@ -87,7 +94,7 @@ export class BatchManifests {
     const manifest = batchManifestSchema.parse({ ...stored.manifest, ...changes });
     const info = await this.store.write(
       this.bucket,
-      nameOf(manifest.displayName),
+      this.nameOf(manifest.displayName),
       bytesOf(manifest),
       {
         contentType: 'application/json',

@@ -5,7 +5,12 @@ import type { JobDelivery } from '../ports/job-queue.ts';
 import type { WorkerDeps } from '../ports/worker-deps.ts';
 import { type HeldResult, type RunJobResult, runJob } from './run-job.ts';
 
-export type DeliveryResult = RunJobResult | HeldResult | { status: 'invalid'; error: BananaError };
+export type DeliveryResult =
+  | RunJobResult
+  | HeldResult
+  | { status: 'invalid'; error: BananaError }
+  /** A batch-tier job without an answer: left for the batch tick (batch-inbox.ts). */
+  | { status: 'batched' };
 
 /**
  * The worker's boundary, shared by the Cloud Function and the embedded runner: validate the
@@ -45,6 +50,10 @@ export async function handleJobDelivery(
     });
     deps.log.error(error.message, { code: error.code, jobId: job.jobId });
     return { status: 'invalid', error };
+  }
+  if (await deps.batchInbox?.adopt(job)) {
+    deps.log.info('batch-tier job taken into the batch path', { jobId: job.jobId });
+    return { status: 'batched' };
   }
   return runJob(deps, job, delivery);
 }

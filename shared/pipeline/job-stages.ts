@@ -16,3 +16,19 @@ export const JOB_STAGES = [
   'recorded',
 ] as const;
 export type JobStage = (typeof JOB_STAGES)[number];
+
+/**
+ * Points on the batch path where a crash matters for "submitted once, nothing lost" (crash tests
+ * stop there; in the cloud, BANANAFLOW_BATCH_FAILPOINT kills the batch tick there).
+ *   batch-recorded      a batch's manifest is written; the batch job is not created yet
+ *   batch-submitted     the batch job is created; its name is not in the manifest yet
+ *   batch-named         the manifest holds the batch job's name
+ *   batch-job-recorded  one job of a finished batch is collected; the others may not be
+ */
+export const BATCH_STAGES = [
+  'batch-recorded',
+  'batch-submitted',
+  'batch-named',
+  'batch-job-recorded',
+] as const;
+export type BatchStage = (typeof BATCH_STAGES)[number];

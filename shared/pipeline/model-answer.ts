@@ -44,7 +44,7 @@ export async function getModelAnswer(run: JobRun, inputs: LoadedInput[]): Promis
  * The call failed before the model answered (quota, daily quota, credits, 4xx/5xx, timeout):
  * nothing to persist; its error says whether a retry can help.
  */
-function isCallFailure(outcome: ModelOutcome): boolean {
+export function isCallFailure(outcome: ModelOutcome): boolean {
   return !ANSWERED.has(outcome.kind);
 }
 const ANSWERED = new Set(['image', 'blocked-prompt', 'blocked-output', 'text-only', 'no-image']);

@@ -1,4 +1,3 @@
-import { addUsage } from '../catalog/cost.ts';
 import { BananaError, toBananaError } from '../errors.ts';
 import type { Job } from '../planning/job.ts';
 import { outputNames } from '../planning/output-names.ts';
@@ -8,11 +7,20 @@ import {
   type BatchState,
   FINAL_BATCH_STATES,
 } from '../ports/batch-image-model.ts';
-import type { ConversationCheckpoint, ImageModel, ModelOutcome } from '../ports/image-model.ts';
+import type { ImageModel, ModelOutcome } from '../ports/image-model.ts';
 import type { WorkerDeps } from '../ports/worker-deps.ts';
 import { BatchManifests, type StoredManifest } from './batch-manifests.ts';
+import {
+  batchItemOf,
+  groupBatchItems,
+  keepBatchStep,
+  missingAnswer,
+  rerunnable,
+  stepsOf,
+  withEarlierSteps,
+} from './batch-requests.ts';
+import type { BatchStage } from './job-stages.ts';
 import { JobState } from './job-state.ts';
-import { loadInputs } from './load-inputs.ts';
 import { type RunJobResult, runJob } from './run-job.ts';
 import { writeErrorRecord } from './write-records.ts';
 
@@ -34,14 +42,7 @@ import { writeErrorRecord } from './write-records.ts';
  *      checkpoint (as the standard path keeps it) and the next step goes in the next round
  */
 
-/** Points where a crash matters for "submitted once, nothing lost" (crash tests stop there). */
-export const BATCH_STAGES = [
-  'batch-recorded',
-  'batch-submitted',
-  'batch-named',
-  'batch-job-recorded',
-] as const;
-export type BatchStage = (typeof BATCH_STAGES)[number];
+export { BATCH_STAGES, type BatchStage } from './job-stages.ts';
 
 export interface BatchRunDeps extends WorkerDeps {
   batchModel: BatchImageModel;
@@ -119,7 +120,9 @@ async function submitRound(
   jobs: readonly Job[],
 ): Promise<StoredManifest[]> {
   const items = await prepareItems(run, jobs);
-  const recorded = await recordBatches(run, groupItems(run, jobs, items), items);
+  const { limits } = run.options;
+  const groups = groupBatchItems(jobs, items, limits, run.deps.batchModel.sizeOf);
+  const recorded = await recordBatches(run, groups, items);
   const batches: StoredManifest[] = [];
   for (const stored of [...open, ...recorded])
     batches.push(await ensureSubmitted(run, stored, items));
@@ -147,7 +150,7 @@ async function prepareItems(run: Run, jobs: readonly Job[]): Promise<Map<string,
   const items = new Map<string, BatchItem>();
   for (const job of jobs) {
     try {
-      items.set(job.jobId, await itemOf(run, job));
+      items.set(job.jobId, await batchItemOf(run.deps, job));
     } catch (error) {
       const failure = toBananaError(error);
       if (failure.retryable) throw failure;
@@ -158,54 +161,6 @@ async function prepareItems(run: Run, jobs: readonly Job[]): Promise<Map<string,
   return items;
 }
 
-/** A job's next request: its first turn, or a refinement's next step after its checkpoint. */
-async function itemOf(run: Run, job: Job): Promise<BatchItem> {
-  const model = run.deps.catalog.resolve(job.model);
-  const inputs = await loadInputs(run.deps, job, model);
-  const resume = await checkpointOf(run, job);
-  return {
-    key: job.jobId,
-    request: {
-      model: job.model,
-      images: inputs.map((i) => i.prepared.image),
-      turns: job.turns,
-      ...(job.aspectRatio ? { aspectRatio: job.aspectRatio } : {}),
-      ...(job.imageSize ? { imageSize: job.imageSize } : {}),
-      ...(resume ? { resume } : {}),
-    },
-  };
-}
-
-/** A refinement's checkpoint when it has one to go on from (1 to n-1 steps answered). */
-async function checkpointOf(run: Run, job: Job): Promise<ConversationCheckpoint | undefined> {
-  if (job.turns.length < 2) return undefined;
-  const state = new JobState(run.deps.store, job.output.bucket, job.jobId);
-  const checkpoint = await state.loadCheckpoint();
-  const done = checkpoint?.turns.length ?? 0;
-  return checkpoint && done >= 1 && done < job.turns.length ? checkpoint : undefined;
-}
-
-/** Per model, in order, a new batch whenever the next item would pass a limit. */
-function groupItems(run: Run, jobs: readonly Job[], items: Map<string, BatchItem>) {
-  const { maxRequests, maxBytes } = run.options.limits;
-  const groups: Array<{ model: string; keys: string[] }> = [];
-  const open = new Map<string, { model: string; keys: string[]; bytes: number }>();
-  for (const job of jobs) {
-    const item = items.get(job.jobId);
-    if (!item) continue;
-    const size = run.deps.batchModel.sizeOf(item);
-    let group = open.get(job.model);
-    if (!group || group.keys.length >= maxRequests || group.bytes + size > maxBytes) {
-      group = { model: job.model, keys: [], bytes: 0 };
-      open.set(job.model, group);
-      groups.push(group);
-    }
-    group.keys.push(job.jobId);
-    group.bytes += size;
-  }
-  return groups;
-}
-
 async function recordBatches(
   run: Run,
   groups: Array<{ model: string; keys: string[] }>,
@@ -214,21 +169,14 @@ async function recordBatches(
   const recorded: StoredManifest[] = [];
   for (const group of groups) {
     // Which step each refinement asks for: its answer is applied once, even if collected twice.
-    const steps = Object.fromEntries(
-      group.keys.flatMap((key) => {
-        const item = items.get(key);
-        return item && item.request.turns.length > 1
-          ? [[key, item.request.resume?.turns.length ?? 0]]
-          : [];
-      }),
-    );
+    const steps = stepsOf(group.keys, items);
     const stored = await run.manifests.create({
       schemaVersion: 1,
       displayName: `bananaflow-${run.options.runId}-${++run.recorded}`,
       model: group.model,
       runId: run.options.runId,
       keys: group.keys,
-      ...(Object.keys(steps).length > 0 ? { steps } : {}),
+      ...(steps ? { steps } : {}),
       createdAt: run.deps.now().toISOString(),
     });
     run.deps.batchFailpoint?.('batch-recorded');
@@ -317,30 +265,15 @@ async function collect(run: Run, stored: StoredManifest, state: BatchState): Pro
   await pool(jobs, run.options.concurrency, async (job) => {
     const outcome = answers?.get(job.jobId);
     const asked = stored.manifest.steps?.[job.jobId];
-    if (outcome && asked !== undefined && (await keptStep(run, job, asked, outcome))) {
+    if (outcome && asked !== undefined && (await keepBatchStep(run.deps, job, asked, outcome))) {
       nextStep.push(job);
     } else if (outcome) await finishJob(run, job, outcome);
-    else await failJob(run, job, missingAnswer(stored, state, job.jobId));
+    else await failJob(run, job, missingAnswer(batchLabel(stored), state, job.jobId));
     run.deps.batchFailpoint?.('batch-job-recorded');
   });
   await run.manifests.update(stored, { closed: state });
   run.deps.log.info('batch collected', { batch: name, state, jobs: jobs.length });
   return nextStep;
-}
-
-/**
- * A refinement step answered with an image, with more steps to go: kept as the job's checkpoint
- * (once: a step collected again after a crash is already in it). False when the job ends here.
- */
-async function keptStep(run: Run, job: Job, asked: number, outcome: ModelOutcome) {
-  if (outcome.kind !== 'image' || asked + 1 >= job.turns.length) return false;
-  const state = new JobState(run.deps.store, job.output.bucket, job.jobId);
-  const done = (await state.loadCheckpoint())?.turns.length ?? 0;
-  if (done === asked) {
-    const item = await itemOf(run, job);
-    await state.saveCheckpoint(run.deps.batchModel.continueConversation(item, outcome));
-  }
-  return true;
 }
 
 /** Finishes a job through runJob with the batch's answer (undefined: the job is already done). */
@@ -378,52 +311,13 @@ async function failJob(run: Run, job: Job, failure: BananaError): Promise<void> 
   await run.report(job, { status: 'failed', record, recordUri: recordUriOf(run, job) });
 }
 
-function missingAnswer(stored: StoredManifest, state: BatchState, key: string): BananaError {
-  const batch = stored.manifest.name ?? stored.manifest.displayName;
-  if (state === 'succeeded') {
-    return new BananaError({
-      code: 'BATCH_RESULT_MISSING',
-      message: `Batch ${batch} succeeded but has no result for this job (key ${key}).`,
-      fix: 'Run the drop again: the job is submitted in a new batch.',
-      details: { batch, key, rerunnable: true },
-    });
-  }
-  return new BananaError({
-    code: 'BATCH_INCOMPLETE',
-    message: `Batch ${batch} ended ${state.toUpperCase()} before answering this job.`,
-    fix:
-      state === 'expired'
-        ? 'Run the drop again: unanswered jobs are submitted in a new batch (batches expire after 48 h in the queue).'
-        : 'Run the drop again: unanswered jobs are submitted in a new batch.',
-    details: { batch, state, rerunnable: true },
-  });
-}
-
-function rerunnable(failure: BananaError, batch: string | undefined): BananaError {
-  return new BananaError({
-    code: failure.code,
-    message: failure.message,
-    fix: 'Run the drop again: the job is submitted in a new batch.',
-    details: { ...failure.details, ...(batch ? { batch } : {}), rerunnable: true },
-    cause: failure,
-  });
-}
-
 /** A model that answers with the batch's outcome; without one, any call is a bug. */
 function answeredBy(backend: string, outcome: ModelOutcome | undefined): ImageModel {
   return {
     backend,
     generate: async (request) => {
       // A refinement's last step: with the earlier steps of its checkpoint, as the port promises.
-      const resume = request.resume;
-      if (outcome && resume) {
-        return {
-          ...outcome,
-          usage: addUsage(resume.usage, outcome.usage),
-          turns: [...resume.turns, ...outcome.turns],
-        };
-      }
-      if (outcome) return outcome;
+      if (outcome) return withEarlierSteps(outcome, request.resume);
       throw new BananaError({
         code: 'INTERNAL',
         message: 'A batch-tier job reached the model outside its batch.',
@@ -431,6 +325,8 @@ function answeredBy(backend: string, outcome: ModelOutcome | undefined): ImageMo
     },
   };
 }
+
+const batchLabel = (stored: StoredManifest) => stored.manifest.name ?? stored.manifest.displayName;
 
 function recordUriOf(run: Run, job: Job): string {
   return run.deps.uriOf(job.output.bucket, outputNames(job.output.base, job.output.format).error);

@@ -21,7 +21,7 @@ export interface PlanContext {
   defaultModel?: string | undefined;
   /** Tier of jobs whose sidecar names none (`run --tier`, BANANAFLOW_TIER); default standard. */
   defaultTier?: Tier | undefined;
-  /** Tiers this platform can run (default all): the cloud has no batch path yet. */
+  /** Tiers this platform can run (default all): a cloud deployment without the batch path refuses batch. */
   availableTiers?: readonly Tier[] | undefined;
   runId: string;
   now: Date;

@@ -1,6 +1,7 @@
 import type { ModelCatalog } from '../catalog/model-catalog.ts';
 import type { JobStage } from '../pipeline/job-stages.ts';
 import type { Pause } from '../pipeline/spend-guard.ts';
+import type { Job } from '../planning/job.ts';
 import type { ImageModel } from './image-model.ts';
 import type { JobQueue } from './job-queue.ts';
 import type { Logger } from './logger.ts';
@@ -35,6 +36,11 @@ export interface WorkerDeps {
    * embedded runner: a local process that exited). The cloud has none: the lease decides.
    */
   claimOwnerGone?: (owner: string) => boolean;
+  /**
+   * The cloud's batch path: a batch-tier job that reaches the worker without an answer (a
+   * keyframe's next frame, a job published by hand) is taken into it instead of called directly.
+   */
+  batchInbox?: { adopt(job: Job): Promise<boolean> };
 }
 
 /** What the worker asks of the spend kill switch (shared/pipeline/spend-guard.ts). */

@@ -1,6 +1,8 @@
 import type { ModelCatalog } from '../catalog/model-catalog.ts';
+import { TIERS, type Tier } from '../catalog/tiers.ts';
 import type { Config } from '../config.ts';
 import type { RequestDeps } from '../pipeline/accept-request.ts';
+import { BatchInbox, routeBatchTier } from '../pipeline/batch-inbox.ts';
 import type { IngestDeps } from '../pipeline/ingest-upload.ts';
 import type { PlannerDeps } from '../pipeline/plan-sidecar.ts';
 import type { JobQueue, RequestEventSink } from '../ports/job-queue.ts';
@@ -39,9 +41,7 @@ export function buildIngestDeps(
 ): IngestDeps {
   return {
     ...buildPlannerDeps(config, parts),
-    queue: parts.queue,
-    // The Batch API path runs in the embedded runner only; the cloud refuses it at planning.
-    availableTiers: ['standard', 'flex'],
+    ...cloudTiers(config, parts),
     maxEventAgeMs: config.BANANAFLOW_MAX_EVENT_AGE_MS,
   };
 }
@@ -53,9 +53,25 @@ export function buildRequestDeps(
 ): RequestDeps {
   return {
     ...buildPlannerDeps(config, parts),
-    queue: parts.queue,
+    ...cloudTiers(config, parts),
     events: parts.events,
     // A request is a sidecar in a message: the same cap.
     maxRequestBytes: config.BANANAFLOW_MAX_SIDECAR_BYTES,
   };
+}
+
+/**
+ * Where a cloud planner's jobs go: with the batch path on (the batch-tick function deployed),
+ * batch-tier jobs become pending markers for it and every other job goes to the jobs topic; with
+ * it off, the batch tier is refused at planning.
+ */
+function cloudTiers(
+  config: Config,
+  parts: PlannerParts & { queue: JobQueue },
+): { queue: JobQueue; availableTiers: readonly Tier[] } {
+  if (config.BANANAFLOW_BATCH_PATH === 'off') {
+    return { queue: parts.queue, availableTiers: ['standard', 'flex'] };
+  }
+  const inbox = new BatchInbox(parts.store, parts.buckets.output);
+  return { queue: routeBatchTier(parts.queue, inbox), availableTiers: TIERS };
 }

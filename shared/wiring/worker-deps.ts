@@ -29,6 +29,7 @@ export interface WorkerParts {
   failpoint?: WorkerDeps['failpoint'];
   spending?: WorkerDeps['spending'];
   claimOwnerGone?: WorkerDeps['claimOwnerGone'];
+  batchInbox?: WorkerDeps['batchInbox'];
 }
 
 export function buildWorkerDeps(config: Config, parts: WorkerParts): WorkerDeps {
@@ -46,6 +47,7 @@ export function buildWorkerDeps(config: Config, parts: WorkerParts): WorkerDeps 
     ...(parts.failpoint ? { failpoint: parts.failpoint } : {}),
     ...(parts.spending ? { spending: parts.spending } : {}),
     ...(parts.claimOwnerGone ? { claimOwnerGone: parts.claimOwnerGone } : {}),
+    ...(parts.batchInbox ? { batchInbox: parts.batchInbox } : {}),
     limits: {
       maxInputBytes: config.BANANAFLOW_MAX_INPUT_BYTES,
       maxInputPixels: config.BANANAFLOW_MAX_INPUT_PIXELS,

@@ -1,6 +1,7 @@
 import type { Subscription } from '@google-cloud/pubsub';
 import { describe, expect, it } from 'vitest';
 import '../../functions/ingest/index.ts';
+import { BatchInbox } from '../../shared/pipeline/batch-inbox.ts';
 import { emulatorSuite } from '../support/emulator.ts';
 import {
   type FunctionEnv,
@@ -89,6 +90,28 @@ describe.skipIf(!needsEmulator.ok)('ingest function (storage finalized CloudEven
       inputs: [{ bucket: 'input', name: 'cats/tom.png' }],
       output: { bucket: 'output' },
     });
+  });
+
+  it('leaves batch-tier jobs as pending markers for the batch tick, not on the jobs topic', async () => {
+    await writeDrop(env.harness.dropDir, {
+      'bulk/a.png': await tinyImage(),
+      'bulk/a.png.edit.json': { prompt: 'half price please', tier: 'batch' },
+    });
+    const expected = (await env.harness.plan()).filter((j) => j.inputs[0]?.name === 'bulk/a.png');
+    expect(expected.map((j) => j.tier)).toEqual(['batch']);
+
+    expect(acked(await finalized('bulk/a.png.edit.json'))).toBe(true);
+    // Delivered again (at least once): the marker is written once, still nothing published.
+    expect(acked(await finalized('bulk/a.png.edit.json'))).toBe(true);
+
+    expect(await pullNow(env, jobsTap)).toEqual([]);
+    const inbox = new BatchInbox(env.harness.store, 'output');
+    const pending = await inbox.list();
+    expect(pending.map((p) => p.jobId)).toEqual(expected.map((j) => j.jobId));
+    const job = await inbox.read(pending[0]?.jobId ?? '');
+    expect(job).toMatchObject({ tier: 'batch', turns: ['half price please'] });
+    expect(pending[0]?.model).toBe(job?.model);
+    expect(pending[0]?.bytes).toBeGreaterThan(0);
   });
 
   it.each([

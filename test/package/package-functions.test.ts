@@ -157,6 +157,7 @@ describe('packageFunctions', () => {
       ['dead-letter', 'functions/dead-letter/index.ts', 'deadLetter'],
       ['requests', 'functions/requests/index.ts', 'requests'],
       ['budget-guard', 'functions/budget-guard/index.ts', 'budgetGuard'],
+      ['batch-tick', 'functions/batch-tick/index.ts', 'batchTick'],
     ]);
   });
 

@@ -106,7 +106,7 @@ describe('tiers at planning', () => {
     ]);
   });
 
-  it('refuses a tier the platform does not run (the cloud has no batch path)', () => {
+  it('refuses a tier the platform does not run (a cloud deployment without the batch path)', () => {
     const result = planManifest(
       { jobs: [{ prompt: 'a', tier: 'batch' }] },
       ctx({ availableTiers: ['standard', 'flex'] }),

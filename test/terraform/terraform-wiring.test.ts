@@ -24,13 +24,14 @@ const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const tfDir = join(repoRoot, 'terraform');
 const exampleDir = join(tfDir, 'examples', 'minimal');
 
-type FunctionKey = 'ingest' | 'worker' | 'dead_letter' | 'requests' | 'budget_guard';
+type FunctionKey = 'ingest' | 'worker' | 'dead_letter' | 'requests' | 'budget_guard' | 'batch_tick';
 const FUNCTIONS: readonly FunctionKey[] = [
   'ingest',
   'worker',
   'dead_letter',
   'requests',
   'budget_guard',
+  'batch_tick',
 ];
 
 /**
@@ -45,6 +46,7 @@ const ENV_REQUIREMENTS: Record<string, Partial<Record<FunctionKey, 'required' | 
     worker: 'required',
     requests: 'required',
     budget_guard: 'required',
+    batch_tick: 'required',
   },
   BANANAFLOW_OUTPUT_BUCKET: {
     ingest: 'required',
@@ -52,31 +54,53 @@ const ENV_REQUIREMENTS: Record<string, Partial<Record<FunctionKey, 'required' | 
     dead_letter: 'required',
     requests: 'required',
     budget_guard: 'required',
+    batch_tick: 'required',
   },
   BANANAFLOW_MAX_USD_PER_DAY: { worker: 'optional' },
   BANANAFLOW_PAUSE_AT_BUDGET_FRACTION: { budget_guard: 'required' },
-  BANANAFLOW_JOBS_TOPIC: { ingest: 'required', requests: 'required' },
-  BANANAFLOW_RESULTS_TOPIC: { worker: 'required', dead_letter: 'required', requests: 'required' },
+  BANANAFLOW_JOBS_TOPIC: { ingest: 'required', requests: 'required', batch_tick: 'required' },
+  BANANAFLOW_RESULTS_TOPIC: {
+    worker: 'required',
+    dead_letter: 'required',
+    requests: 'required',
+    batch_tick: 'required',
+  },
   BANANAFLOW_MODEL: { ingest: 'required', worker: 'required', requests: 'required' },
-  BANANAFLOW_MODEL_OVERRIDES: { ingest: 'optional', worker: 'optional', requests: 'optional' },
+  BANANAFLOW_MODEL_OVERRIDES: {
+    ingest: 'optional',
+    worker: 'optional',
+    requests: 'optional',
+    batch_tick: 'optional',
+  },
   BANANAFLOW_MODEL_TIMEOUT_MS: { worker: 'required' },
   BANANAFLOW_TIER: { ingest: 'required' },
   BANANAFLOW_FLEX_TIMEOUT_MS: { worker: 'required' },
   BANANAFLOW_LEASE_MS: { worker: 'required' },
   BANANAFLOW_MAX_RETRY_WAIT_MS: { worker: 'required' },
   BANANAFLOW_MAX_EVENT_AGE_MS: { ingest: 'required' },
-  BANANAFLOW_MAX_INPUT_BYTES: { worker: 'required' },
-  BANANAFLOW_MAX_INPUT_PIXELS: { worker: 'required' },
+  BANANAFLOW_MAX_INPUT_BYTES: { worker: 'required', batch_tick: 'required' },
+  BANANAFLOW_MAX_INPUT_PIXELS: { worker: 'required', batch_tick: 'required' },
   BANANAFLOW_MAX_SIDECAR_BYTES: { ingest: 'required', requests: 'required' },
   // Local emulator stack only (folders instead of Cloud Storage): must never be set in the cloud.
   BANANAFLOW_LOCAL_BUCKET_ROOTS: {},
   // Crash tests only (the worker kills itself at a stage of a job): must never be set in the cloud.
   BANANAFLOW_FAILPOINT: {},
-  // Batch tier: the embedded runner only (the cloud has no batch path yet).
+  // Batch tier: whether the planners route it (on) or refuse it (off), and the batch tick's window.
+  BANANAFLOW_BATCH_PATH: {
+    ingest: 'required',
+    worker: 'required',
+    requests: 'required',
+    batch_tick: 'required',
+  },
+  BANANAFLOW_BATCH_MAX_REQUESTS: { batch_tick: 'required' },
+  BANANAFLOW_BATCH_MAX_BYTES: { batch_tick: 'required' },
+  BANANAFLOW_BATCH_WINDOW_MS: { batch_tick: 'required' },
+  BANANAFLOW_BATCH_LEASE_MS: { batch_tick: 'required' },
+  // The embedded runner's polling, and the inline limit (its default is the API's): not deployed.
   BANANAFLOW_BATCH_POLL_MS: {},
-  BANANAFLOW_BATCH_MAX_REQUESTS: {},
   BANANAFLOW_BATCH_INLINE_MAX_BYTES: {},
-  BANANAFLOW_BATCH_MAX_BYTES: {},
+  // Crash tests only (the batch tick kills itself at a stage): must never be set in the cloud.
+  BANANAFLOW_BATCH_FAILPOINT: {},
 };
 
 /** Environment values that must point at the Terraform-managed resource, not a literal. */
@@ -291,15 +315,14 @@ describe('terraform module (offline checks)', () => {
     }
   });
 
-  it('keeps the Gemini API key in Secret Manager: worker only, one secret only', () => {
-    const worker = block(
-      root.resource('google_cloudfunctions2_function', 'worker'),
-      'service_config',
-    );
-    const secret = dynamicBlock(worker, 'secret_environment_variables');
-    expect(secret?.content.key).toBe('GEMINI_API_KEY');
-    expect(secret?.forEach).toContain('var.gemini_api_key_secret_id');
-    expect(secret?.forEach).toContain('local.use_vertex');
+  it('keeps the Gemini API key in Secret Manager: worker and batch tick only, one secret only', () => {
+    for (const fn of ['worker', 'batch_tick']) {
+      const sc = block(root.resource('google_cloudfunctions2_function', fn), 'service_config');
+      const secret = dynamicBlock(sc, 'secret_environment_variables');
+      expect(secret?.content.key).toBe('GEMINI_API_KEY');
+      expect(secret?.forEach).toContain('var.gemini_api_key_secret_id');
+      expect(secret?.forEach).toContain('local.use_vertex');
+    }
     for (const fn of ['ingest', 'dead_letter', 'requests']) {
       const sc = block(root.resource('google_cloudfunctions2_function', fn), 'service_config');
       expect(sc.secret_environment_variables).toBeUndefined();
@@ -320,12 +343,14 @@ describe('terraform module (offline checks)', () => {
       ).toBe(true);
     }
     const accessors = root.resources('google_secret_manager_secret_iam_member');
-    expect([...accessors.keys()]).toEqual(['worker_api_key']);
-    const accessor = root.resource('google_secret_manager_secret_iam_member', 'worker_api_key');
-    expect(accessor.secret_id).toBe('${var.gemini_api_key_secret_id}');
-    expect(accessor.role).toBe('roles/secretmanager.secretAccessor');
-    expect(accessor.member).toBe('${local.runtime_members.worker}');
-    expect(String(accessor.count)).toContain('local.use_vertex ? 0 : 1');
+    expect([...accessors.keys()].sort()).toEqual(['batch_tick_api_key', 'worker_api_key']);
+    for (const fn of ['worker', 'batch_tick']) {
+      const accessor = root.resource('google_secret_manager_secret_iam_member', `${fn}_api_key`);
+      expect(accessor.secret_id).toBe('${var.gemini_api_key_secret_id}');
+      expect(accessor.role).toBe('roles/secretmanager.secretAccessor');
+      expect(accessor.member).toBe(`\${local.runtime_members.${fn}}`);
+      expect(String(accessor.count)).toContain('local.use_vertex ? 0 : 1');
+    }
   });
 
   it('uses Vertex AI through the worker identity and the SDK variables when chosen', () => {
@@ -363,6 +388,7 @@ describe('terraform module (offline checks)', () => {
       '${google_service_account.dead_letter.email}',
       '${google_service_account.requests.email}',
       '${google_service_account.budget_guard.email}',
+      '${google_service_account.batch_tick.email}',
     ]);
     const sas = root.resources('google_service_account');
     for (const name of [
@@ -371,6 +397,7 @@ describe('terraform module (offline checks)', () => {
       'dead_letter',
       'requests',
       'budget_guard',
+      'batch_tick',
       'trigger',
       'invoker',
       'build',
@@ -386,7 +413,7 @@ describe('terraform module (offline checks)', () => {
 
   it('grants runtime accounts bucket- and topic-level roles only', () => {
     const runtime =
-      /(google_service_account\.(ingest|worker|dead_letter|requests|budget_guard)\b|local\.runtime_members)/;
+      /(google_service_account\.(ingest|worker|dead_letter|requests|budget_guard|batch_tick)\b|local\.runtime_members)/;
     for (const type of [
       'google_project_iam_member',
       'google_project_iam_binding',
@@ -474,6 +501,7 @@ describe('terraform module (offline checks)', () => {
       invoker_dead_letter: ['dead_letter', 'invoker'],
       invoker_requests: ['requests', 'invoker'],
       invoker_budget_guard: ['budget_guard', 'invoker'],
+      invoker_batch_tick: ['batch_tick', 'invoker'],
     };
     expect([...invokers.keys()].sort()).toEqual(Object.keys(expected).sort());
     for (const [name, [fn, sa]] of Object.entries(expected)) {
@@ -576,6 +604,47 @@ describe('terraform module (offline checks)', () => {
       '${min(600, var.worker_timeout_seconds + 30)}',
     );
     expect(block(sub, 'expiration_policy').ttl).toBe('');
+  });
+
+  it('ticks the batch tier: Cloud Scheduler → its own topic → an OIDC push to the batch tick, one at a time', () => {
+    const job = root.resource('google_cloud_scheduler_job', 'batch_tick');
+    expect(String(job.count)).toContain('local.batch_enabled ? 1 : 0');
+    expect(job.schedule).toBe('${var.batch_tier.tick_schedule}');
+    expect(block(job, 'pubsub_target').topic_name).toBe('${google_pubsub_topic.batch_tick.id}');
+    expect(String(root.local('batch_enabled'))).toMatch(
+      /var\.batch_tier\.enabled && !local\.use_vertex/,
+    );
+    const publisher = root.resource(
+      'google_pubsub_topic_iam_member',
+      'scheduler_batch_tick_publisher',
+    );
+    expect(publisher.topic).toBe('${google_pubsub_topic.batch_tick.id}');
+    expect(publisher.role).toBe('roles/pubsub.publisher');
+    expect(publisher.member).toBe(
+      'serviceAccount:${google_project_service_identity.cloudscheduler.email}',
+    );
+    const push = root.resource('google_pubsub_subscription', 'batch_tick_push');
+    expect(push.topic).toBe('${google_pubsub_topic.batch_tick.id}');
+    const oidc = block(block(push, 'push_config'), 'oidc_token');
+    expect(oidc.service_account_email).toBe('${google_service_account.invoker.email}');
+    expect(String(block(push, 'push_config').push_endpoint)).toContain(
+      '${google_cloudfunctions2_function.batch_tick.service_config[0].uri}/projects/',
+    );
+    const service = block(
+      root.resource('google_cloudfunctions2_function', 'batch_tick'),
+      'service_config',
+    );
+    expect(service.max_instance_count).toBe(1);
+    expect(service.max_instance_request_concurrency).toBe(1);
+    expect(String(root.local('apis'))).toContain('"cloudscheduler.googleapis.com"');
+    const grants = root.local('topic_grants');
+    const rows = isObject(grants) ? Object.values(grants).filter(isObject) : [];
+    expect(
+      rows
+        .filter((r) => r.member === 'batch_tick')
+        .map((r) => r.topic)
+        .sort(),
+    ).toEqual(['jobs', 'results']);
   });
 
   it('never loses a dead letter: a pull archive plus a push to the dead-letter function', () => {
