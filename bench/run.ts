@@ -4,6 +4,7 @@ import { cpus, loadavg, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import sharp from 'sharp';
+import { batchCloud } from './batch-cloud.ts';
 import { batchTier } from './batch-tier.ts';
 import { coldStartRow } from './cold-start.ts';
 import { cost } from './cost.ts';
@@ -27,6 +28,7 @@ const ROWS: ReadonlyArray<{ id: string; run: (ctx: BenchContext) => Promise<Benc
   { id: 'cost', run: cost },
   { id: 'report', run: reportRow },
   { id: 'batch-tier', run: batchTier },
+  { id: 'batch-cloud', run: batchCloud },
   // Last: it packages the functions, which may still be in the making.
   { id: 'cold-start', run: coldStartRow },
 ];

@@ -1,12 +1,13 @@
 import { mkdir, mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { PubSub } from '@google-cloud/pubsub';
+import { PubSub, type Topic } from '@google-cloud/pubsub';
 import { FsObjectStore } from '../../shared/adapters/fs-object-store.ts';
 import { loadConfig } from '../../shared/config.ts';
 import type { JobResultEvent } from '../../shared/pipeline/result-event.ts';
 import type { RequestEvent } from '../../shared/requests/request-event.ts';
 import type { GeminiStandIn } from '../gemini-stand-in/server.ts';
+import { type BatchTicks, tickBatches } from './batch-ticker.ts';
 import type { FunctionProcess } from './function-process.ts';
 import { startPubSubEmulator } from './pubsub-emulator.ts';
 import { tapResults } from './results-tap.ts';
@@ -62,6 +63,10 @@ export interface StackOptions {
   env?: NodeJS.ProcessEnv;
   /** The stack's own messages (where things are, result events); default console.log. */
   print?: (line: string) => void;
+  /** How often the batch-tick function is ticked (Cloud Scheduler's part); default 5 s. */
+  batchTickMs?: number;
+  /** The stand-in's batch turnaround in ms (default its own, 1 s). */
+  batchTurnaroundMs?: number;
   /** Every line a function prints; default: printed, compacted, through `print`. */
   onFunctionLine?: (fn: StackFunction, line: string) => void;
 }
@@ -102,8 +107,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const { inputDir, outputDir } = await stackFolders(options);
   const stoppers = new Stoppers(print);
   try {
-    const model = await startStackModel(loadConfig(baseEnv));
-    const { standIn } = model;
+    const { standIn, ...model } = await startStackModel(loadConfig(baseEnv));
     if (standIn) stoppers.add(() => standIn.close());
     print(model.notice);
     // Vertex AI reads GOOGLE_CLOUD_PROJECT too: the emulator's topics then live in that project
@@ -129,6 +133,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     );
     const results = await tapResults(topology.topics.results, `${topics.results}-stack`, print);
     stoppers.add(results.close);
+    await tickBatches(pubsub, batchTicks(options, projectId, functions, standIn), stoppers);
     const watcher = watchDrop(options, inputDir, functions.ingest.url, print);
     stoppers.add(() => watcher.stop());
     const stack: Stack = {
@@ -144,9 +149,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       results: () => results.events,
       requestEvents: () => results.requestEvents,
       storageEvents: () => watcher.deliveries(),
-      ...controls(functions, env, onLine),
-      publishJob: (job) =>
-        topology.topics.jobs.publishMessage({ data: Buffer.from(JSON.stringify(job)) }),
+      ...controls(functions, env, onLine, topology),
       stop: () => stoppers.stopAll(),
     };
     print(banner(stack));
@@ -157,19 +160,42 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   }
 }
 
-/** What a crash test does to a function: wait for its exit, restart it on the same port. */
+/**
+ * What a test does to the stack: wait for a function's exit, restart it on the same port, publish
+ * a job as ingest would.
+ */
 function controls(
   functions: Record<StackFunction, FunctionProcess>,
   env: NodeJS.ProcessEnv,
   onLine: OnFunctionLine,
-): Pick<Stack, 'exited' | 'restartFunction'> {
+  topology: { topics: { jobs: Topic } },
+): Pick<Stack, 'exited' | 'restartFunction' | 'publishJob'> {
   return {
+    publishJob: (job) =>
+      topology.topics.jobs.publishMessage({ data: Buffer.from(JSON.stringify(job)) }),
     exited: (target) => functions[target].exited,
     restartFunction: async (target, envOverrides = {}) => {
       await functions[target].stop();
       const fnEnv = { ...env, ...envOverrides };
       functions[target] = await startStackFunction(target, functions[target].port, fnEnv, onLine);
     },
+  };
+}
+
+/** Where the stack's batch ticks go, and how often (Cloud Scheduler's part). */
+function batchTicks(
+  options: StackOptions,
+  projectId: string,
+  functions: Record<StackFunction, FunctionProcess>,
+  standIn: GeminiStandIn | undefined,
+): BatchTicks {
+  return {
+    projectId,
+    url: functions.batchTick.url,
+    everyMs: options.batchTickMs ?? 5_000,
+    topic: options.topics?.batchTick ?? DEFAULT_TOPICS.batchTick,
+    standIn,
+    turnaroundMs: options.batchTurnaroundMs,
   };
 }
 
@@ -180,6 +206,7 @@ const DEFAULT_TOPICS: TopicNames = {
   budget: 'bananaflow-budget',
   requests: 'bananaflow-requests',
   requestsDeadLetter: 'bananaflow-requests-dead-letter',
+  batchTick: 'bananaflow-batch-tick',
 };
 
 /** Stops what was started, last started first (watcher, functions, emulator). Idempotent. */
@@ -239,6 +266,9 @@ function functionEnv(
     BANANAFLOW_OUTPUT_BUCKET: OUTPUT_BUCKET,
     BANANAFLOW_JOBS_TOPIC: at.topics.jobs,
     BANANAFLOW_RESULTS_TOPIC: at.topics.results,
+    // Batch tier: a short window and lease, so the stack's batch path answers in seconds.
+    BANANAFLOW_BATCH_WINDOW_MS: baseEnv.BANANAFLOW_BATCH_WINDOW_MS ?? '2000',
+    BANANAFLOW_BATCH_LEASE_MS: baseEnv.BANANAFLOW_BATCH_LEASE_MS ?? '60000',
     // No metadata server here: skip Google's auth libraries probing for one (and their warning).
     METADATA_SERVER_DETECTION: baseEnv.METADATA_SERVER_DETECTION ?? 'none',
   };
@@ -310,7 +340,7 @@ function banner(stack: Stack): string {
     `  input bucket  "${INPUT_BUCKET}"  = ${stack.inputDir}   (drop images and sidecars here)`,
     `  output bucket "${OUTPUT_BUCKET}" = ${stack.outputDir}`,
     `  Pub/Sub emulator  ${stack.emulatorHost}  project ${stack.projectId}`,
-    `  topics  jobs=${stack.topics.jobs}  results=${stack.topics.results}  dead-letter=${stack.topics.deadLetter}  budget=${stack.topics.budget}`,
+    `  topics  jobs=${stack.topics.jobs}  results=${stack.topics.results}  dead-letter=${stack.topics.deadLetter}  budget=${stack.topics.budget}  batch-tick=${stack.topics.batchTick}`,
     `  requests=${stack.topics.requests}  (publish request messages here: docs/requests.md; dead letters ${stack.topics.requestsDeadLetter})`,
     ...STACK_FUNCTIONS.map(({ target }) => {
       const fn = stack.functions[target];

@@ -16,6 +16,8 @@ export interface TopicNames {
   /** Request messages of other systems (docs/requests.md), and where Pub/Sub gives up on them. */
   requests: string;
   requestsDeadLetter: string;
+  /** Cloud Scheduler's ticks of the batch tier (batch-ticker.ts). */
+  batchTick: string;
 }
 
 export interface TopologyOptions {
@@ -40,7 +42,7 @@ export interface TopologyOptions {
 }
 
 export interface Topology {
-  topics: Record<keyof TopicNames, Topic>;
+  topics: Record<Exclude<keyof TopicNames, 'batchTick'>, Topic>;
   subscriptions: { jobs: Subscription; deadLetter: Subscription; requests: Subscription };
 }
 

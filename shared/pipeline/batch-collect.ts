@@ -73,7 +73,7 @@ async function collectBatch(tick: BatchTick, stored: StoredManifest, state: Batc
     await settleJob(tick, stored, job, state, answers?.get(key));
     tick.deps.batchFailpoint?.('batch-job-recorded');
   });
-  await tick.manifests.update(stored, { closed: state });
+  await tick.manifests.remove(stored);
   tick.deps.log.info('batch collected', { batch: name, state, jobs: stored.manifest.keys.length });
 }
 

@@ -1,4 +1,5 @@
 import { hasErrorCode } from '../errors.ts';
+import { mapLimit } from '../map-limit.ts';
 import { type Job, jobSchema } from '../planning/job.ts';
 import { outputNames } from '../planning/output-names.ts';
 import type { JobQueue } from '../ports/job-queue.ts';
@@ -40,16 +41,14 @@ export class BatchInbox {
 
   /** Leaves a pending marker per job (create-only); returns how many were new. */
   async add(jobs: readonly Job[]): Promise<number> {
-    let added = 0;
-    for (const job of jobs) {
+    const added = await mapLimit(jobs, 8, async (job) => {
       const bytes = await this.estimateBytes(job);
       const body = Buffer.from(`${JSON.stringify(job)}\n`);
       const metadata = { model: job.model, bytes: String(bytes) };
-      const name = markerName(job.jobId);
       const options = { contentType: 'application/json', metadata };
-      if (await writeIfAbsent(this.store, this.bucket, name, body, options)) added++;
-    }
-    return added;
+      return writeIfAbsent(this.store, this.bucket, markerName(job.jobId), body, options);
+    });
+    return added.filter(Boolean).length;
   }
 
   /**

@@ -39,7 +39,8 @@ export class BatchLease {
       throw error;
     });
     if (!held) return undefined; // released just now: the next tick takes it
-    const lease = leaseSchema.safeParse(JSON.parse(held.bytes.toString('utf8')));
+    const lease = leaseSchema.safeParse(parseJson(held.bytes));
+    // A lease that cannot be read is treated as expired: taken over rather than stuck forever.
     if (lease.success && Date.parse(lease.data.leaseUntil) > now.getTime()) return undefined;
     try {
       return (await write(held.info.generation)).generation;
@@ -56,5 +57,13 @@ export class BatchLease {
       // Taken over after our lease expired: it is the other tick's now.
       if (!hasErrorCode(error, 'STORAGE_PRECONDITION_FAILED')) throw error;
     }
+  }
+}
+
+function parseJson(bytes: Buffer): unknown {
+  try {
+    return JSON.parse(bytes.toString('utf8'));
+  } catch {
+    return undefined;
   }
 }

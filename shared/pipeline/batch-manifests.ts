@@ -89,6 +89,17 @@ export class BatchManifests {
     return { manifest, generation: info.generation };
   }
 
+  /**
+   * Deletes a manifest written at `generation` once nothing more will come of its batch (the
+   * cloud's tick: every job has a record, an answer or its next round's marker), so that a tick
+   * reads only the batches still in flight.
+   */
+  async remove(stored: StoredManifest): Promise<void> {
+    await this.store.delete(this.bucket, this.nameOf(stored.manifest.displayName), {
+      ifGenerationMatch: stored.generation,
+    });
+  }
+
   /** Updates a manifest written at `generation` (STORAGE_PRECONDITION_FAILED if it changed). */
   async update(stored: StoredManifest, changes: Partial<BatchManifest>): Promise<StoredManifest> {
     const manifest = batchManifestSchema.parse({ ...stored.manifest, ...changes });

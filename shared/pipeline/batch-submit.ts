@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { BananaError, toBananaError } from '../errors.ts';
+import { mapLimit } from '../map-limit.ts';
 import type { Job } from '../planning/job.ts';
 import { outputNames } from '../planning/output-names.ts';
 import type { BatchItem } from '../ports/batch-image-model.ts';
@@ -41,14 +42,13 @@ export async function submitDue(tick: BatchTick, open: readonly StoredManifest[]
 
 /** The jobs of pending markers; a marker of a job answered or recorded meanwhile is removed. */
 async function readUnfinished(tick: BatchTick, pending: readonly PendingJob[]): Promise<Job[]> {
-  const jobs: Job[] = [];
-  for (const { jobId } of pending) {
+  const read = await mapLimit(pending, tick.options.concurrency, async ({ jobId }) => {
     const job = await tick.inbox.read(jobId);
-    if (!job) continue;
-    if (await isFinished(tick, job)) await tick.inbox.remove(jobId);
-    else jobs.push(job);
-  }
-  return jobs;
+    if (!job || !(await isFinished(tick, job))) return job;
+    await tick.inbox.remove(jobId);
+    return undefined;
+  });
+  return read.filter((job) => job !== undefined);
 }
 
 /** Recorded, or answered (its persisted answer waits for the worker): never submitted again. */
@@ -66,7 +66,7 @@ async function isFinished(tick: BatchTick, job: Job): Promise<boolean> {
 /** The requests of jobs, by job id; a job whose inputs cannot be read gets its error record. */
 async function prepareItems(tick: BatchTick, jobs: readonly Job[]) {
   const items = new Map<string, BatchItem>();
-  for (const job of jobs) {
+  await mapLimit(jobs, tick.options.concurrency, async (job) => {
     try {
       items.set(job.jobId, await batchItemOf(tick.deps, job));
     } catch (error) {
@@ -74,7 +74,7 @@ async function prepareItems(tick: BatchTick, jobs: readonly Job[]) {
       if (failure.retryable) throw failure;
       await recordBatchFailure(tick, job, failure);
     }
-  }
+  });
   return items;
 }
 
@@ -102,31 +102,31 @@ async function recordBatch(
 
 /**
  * Creates a recorded batch unless the API has it already (found by display name). Returns the
- * manifest as it is now: named, closed (nothing left to send, or refused), or as it was (the
- * API failed in a way a later tick may not: tried again then).
+ * manifest as it is now: named, or as it was (the API failed in a way a later tick may not: tried
+ * again then); undefined when it is gone (nothing left to send, or the API refused it).
  */
 export async function ensureSubmitted(
   tick: BatchTick,
   stored: StoredManifest,
   items: Map<string, BatchItem> = new Map(),
-): Promise<StoredManifest> {
+): Promise<StoredManifest | undefined> {
   if (stored.manifest.name) return stored;
   const found = await tick.deps.batchModel.find(stored.manifest.displayName);
   if (found) {
     tick.report.found++;
     return tick.manifests.update(stored, { name: found.name });
   }
-  const jobs: Job[] = [];
-  for (const key of stored.manifest.keys) {
-    const job = await tick.inbox.read(key);
-    if (job) jobs.push(job);
-  }
+  const read = await mapLimit(stored.manifest.keys, tick.options.concurrency, (key) =>
+    tick.inbox.read(key),
+  );
+  const jobs = read.filter((job) => job !== undefined);
   // A batch recorded by a tick that crashed before creating it: its requests are built now.
   const missing = jobs.filter((job) => !items.has(job.jobId));
   for (const [key, item] of await prepareItems(tick, missing)) items.set(key, item);
   const batchJobs = jobs.filter((job) => items.has(job.jobId));
-  if (batchJobs.length === 0) return tick.manifests.update(stored, { closed: 'cancelled' });
-  return createBatch(tick, stored, batchJobs, items);
+  if (batchJobs.length > 0) return createBatch(tick, stored, batchJobs, items);
+  await tick.manifests.remove(stored);
+  return undefined;
 }
 
 async function createBatch(
@@ -134,7 +134,7 @@ async function createBatch(
   stored: StoredManifest,
   jobs: readonly Job[],
   items: ReadonlyMap<string, BatchItem>,
-): Promise<StoredManifest> {
+): Promise<StoredManifest | undefined> {
   const { displayName, model } = stored.manifest;
   let status: Awaited<ReturnType<BatchTick['deps']['batchModel']['submit']>>;
   try {
@@ -165,7 +165,7 @@ async function refused(
   stored: StoredManifest,
   jobs: readonly Job[],
   failure: BananaError,
-): Promise<StoredManifest> {
+): Promise<StoredManifest | undefined> {
   if (failure.retryable) {
     tick.deps.log.warn('creating a batch failed; the next tick tries again', {
       displayName: stored.manifest.displayName,
@@ -181,5 +181,6 @@ async function refused(
     cause: failure,
   });
   for (const job of jobs) await recordBatchFailure(tick, job, because);
-  return tick.manifests.update(stored, { closed: 'failed' });
+  await tick.manifests.remove(stored);
+  return undefined;
 }

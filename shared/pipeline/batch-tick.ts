@@ -51,7 +51,7 @@ export async function runBatchTick(
     );
     for (const stored of open.filter((m) => !m.manifest.name)) {
       const now = await ensureSubmitted(tick, stored);
-      if (!now.manifest.closed) running.push(now);
+      if (now) running.push(now);
     }
     // Spending is paused (budget or daily cap): finished batches are still collected (already
     // paid), but nothing new is submitted until `bananaflow resume` or the cap's reset.

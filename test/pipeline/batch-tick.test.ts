@@ -4,6 +4,8 @@ import { type BatchJob, GoogleGenAI } from '@google/genai';
 import { afterEach, describe, expect, it } from 'vitest';
 import { costFromUsage, type Usage } from '../../shared/catalog/cost.ts';
 import { BatchInbox, routeBatchTier } from '../../shared/pipeline/batch-inbox.ts';
+import { BatchLease } from '../../shared/pipeline/batch-lease.ts';
+import { CLOUD_BATCH_PREFIX } from '../../shared/pipeline/batch-manifests.ts';
 import {
   type BatchTickDeps,
   type BatchTickOptions,
@@ -148,7 +150,9 @@ describe('the cloud batch path (batch tick)', () => {
     const events = s.h.queue.results;
     expect(new Set(events.map((e) => e.jobId))).toEqual(new Set(jobs.map((j) => j.jobId)));
     expect(events.every((e) => e.status === 'succeeded' && e.tier === 'batch')).toBe(true);
+    // Nothing left in flight: no marker, no manifest (a tick reads only batches still running).
     expect(await s.inbox.list()).toEqual([]);
+    expect(await s.h.store.list('output', CLOUD_BATCH_PREFIX)).toEqual([]);
   });
 
   it('waits for the window: nothing is submitted until the jobs fill a batch or the oldest waited long enough', async () => {
@@ -227,6 +231,24 @@ describe('the cloud batch path (batch tick)', () => {
     expect(await s.inbox.list()).toEqual([]);
     expect(await batchesAt(s.h)).toHaveLength(1);
     expect(batchCalls(s.h, 'dup')).toHaveLength(2);
+  });
+
+  it('takes over the lease of a tick that died holding it, once the lease expired', async () => {
+    const s = await setup();
+    expect(
+      await new BatchLease(s.h.store, 'output').take('a killed tick', new Date(), 60_000),
+    ).toBeTruthy();
+    await dropBatch(s, ['after the lease']);
+    expect(await s.tick()).toMatchObject({ busy: true, submitted: 0 });
+    const later = { ...s.tickDeps, now: () => new Date(Date.now() + 61_000) };
+    const report = await runBatchTick(later, {
+      bucket: 'output',
+      limits: { maxRequests: 10, maxBytes: 1 << 30 },
+      windowMs: 0,
+      leaseMs: 60_000,
+      concurrency: 4,
+    });
+    expect(report).toMatchObject({ busy: false, submitted: 1 });
   });
 
   it('takes a batch-tier job that reaches the worker without an answer into the batch path', async () => {
