@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { type BatchJob, GoogleGenAI } from '@google/genai';
 import { afterEach, describe, expect, it } from 'vitest';
 import { costFromUsage, type Usage } from '../../shared/catalog/cost.ts';
+import { BananaError } from '../../shared/errors.ts';
 import { BatchInbox, routeBatchTier } from '../../shared/pipeline/batch-inbox.ts';
 import { BatchLease } from '../../shared/pipeline/batch-lease.ts';
 import { CLOUD_BATCH_PREFIX } from '../../shared/pipeline/batch-manifests.ts';
@@ -15,8 +16,10 @@ import { handleJobDelivery } from '../../shared/pipeline/handle-job-delivery.ts'
 import { BATCH_STAGES, type BatchStage } from '../../shared/pipeline/job-stages.ts';
 import { recordDeadLetter } from '../../shared/pipeline/record-dead-letter.ts';
 import type { Job } from '../../shared/planning/job.ts';
+import type { ObjectStore } from '../../shared/ports/object-store.ts';
 import type { WorkerDeps } from '../../shared/ports/worker-deps.ts';
 import { geminiBatchModel, standInBackend } from '../../shared/wiring/image-model.ts';
+import { failingWrites } from '../support/failing-store.ts';
 import { type Harness, startHarness, tinyImage, writeDrop } from '../support/pipeline-harness.ts';
 
 /**
@@ -39,12 +42,19 @@ interface Setup {
   tick: (options?: Partial<BatchTickOptions>) => ReturnType<typeof runBatchTick>;
 }
 
-async function setup(failpoint?: (stage: BatchStage) => void): Promise<Setup> {
+async function setup(
+  failpoint?: (stage: BatchStage) => void,
+  workerStore?: (store: ObjectStore) => ObjectStore,
+): Promise<Setup> {
   harness = await startHarness();
   const h = harness;
   h.standIn.setBatchTurnaround(30);
   const inbox = new BatchInbox(h.store, 'output');
-  const worker: WorkerDeps = { ...h.worker, batchInbox: inbox };
+  const worker: WorkerDeps = {
+    ...h.worker,
+    ...(workerStore ? { store: workerStore(h.worker.store) } : {}),
+    batchInbox: inbox,
+  };
   h.queue.consume(
     (d) => handleJobDelivery(worker, d),
     (d) => recordDeadLetter(worker, d),
@@ -53,6 +63,7 @@ async function setup(failpoint?: (stage: BatchStage) => void): Promise<Setup> {
   if (!batchModel) throw new Error('no batch model');
   const tickDeps: BatchTickDeps = {
     ...worker,
+    store: h.worker.store,
     batchModel,
     ...(failpoint ? { batchFailpoint: failpoint } : {}),
   };
@@ -264,6 +275,25 @@ describe('the cloud batch path (batch tick)', () => {
     expect((await s.inbox.list()).map((p) => p.jobId)).toEqual(jobs.map((j) => j.jobId));
     const records = await tickUntilDone(s, jobs);
     expect(records.get(jobs[0]?.jobId ?? '')?.map((r) => r.status)).toEqual(['succeeded']);
+  });
+
+  it('dead-letters a handed-off job the worker keeps failing on, like any job, without paying its answer again', async () => {
+    const s = await setup(undefined, (store) =>
+      failingWrites(store, (_bucket, name) =>
+        name.startsWith('_bananaflow/') || !name.endsWith('.png')
+          ? undefined
+          : new BananaError({ code: 'STORAGE_TRANSIENT', message: 'outage', retryable: true }),
+      ),
+    );
+    const jobs = await dropBatch(s, ['outage (dlq)']);
+    const records = await tickUntilDone(s, jobs);
+    const [record, ...more] = records.get(jobs[0]?.jobId ?? '') ?? [];
+    expect(more).toHaveLength(0);
+    expect(record?.error?.code).toBe('DEAD_LETTERED');
+    // The batch's answer was billed once, at batch prices, and is on the record.
+    expect(record?.cost?.total).toBeGreaterThan(0);
+    expect(batchCalls(s.h, '(dlq)')).toHaveLength(1);
+    expect(s.h.queue.stats.deadLettered).toBe(1);
   });
 
   it.each(BATCH_STAGES)(
