@@ -146,6 +146,14 @@ export function summaryText(summary: RunSummary): string {
       'cost (from reported usage)',
       `${usd(summary.costUsd)} (price table ${summary.priceTableVersion})`,
     ],
+    ...(summary.totals
+      ? [
+          [
+            'all runs into this folder',
+            `${plural(summary.totals.runs, 'run')}, ${usd(summary.totals.costUsd)}`,
+          ],
+        ]
+      : []),
   ];
   return table(rows);
 }
@@ -164,5 +172,41 @@ function costByModel(summary: RunSummary): string[][] {
     byModel.set(row.model, { jobs: entry.jobs + 1, usd: entry.usd + row.costUsd });
   }
   if (byModel.size < 2) return [];
-  return [...byModel].map(([model, e]) => [`  ${model}`, `${e.jobs} jobs, ${usd(e.usd)}`]);
+  return [...byModel].map(([model, e]) => [
+    `  ${model}`,
+    `${plural(e.jobs, 'job')}, ${usd(e.usd)}`,
+  ]);
+}
+
+const MAX_CAUSE = 240;
+
+/**
+ * The end of every run, on a terminal or not: each failed job as input → code → cause → its
+ * .error.json (and the fix), each sidecar problem, and the images no sidecar covers.
+ */
+export function failureLines(summary: RunSummary): string[] {
+  const failed = summary.rows.filter((r) => r.status === 'failed');
+  const lines: string[] = [];
+  if (failed.length > 0) lines.push(`Failed ${plural(failed.length, 'job')}:`);
+  for (const row of failed) {
+    const cause = (row.errorMessage ?? '').slice(0, MAX_CAUSE);
+    const earlier = row.fromEarlierRun ? ' (earlier run)' : '';
+    lines.push(
+      `  ${row.input ?? row.jobName}${frameOf(row)} → ${row.errorCode}${earlier} → ${cause} → ${row.record}`,
+    );
+    if (row.fix) lines.push(`      fix: ${row.fix}`);
+  }
+  if (summary.sidecarProblems.length > 0) {
+    lines.push(`${plural(summary.sidecarProblems.length, 'sidecar problem')}:`);
+    for (const p of summary.sidecarProblems) {
+      lines.push(`  ${p.file} → ${p.code} → ${p.message.slice(0, MAX_CAUSE)}`);
+      if (p.fix) lines.push(`      fix: ${p.fix}`);
+    }
+  }
+  const uncovered = summary.uncoveredImages;
+  if (uncovered.length > 0) {
+    lines.push(`${plural(uncovered.length, 'image')} no sidecar covers (not run):`);
+    for (const name of uncovered) lines.push(`  ${name}`);
+  }
+  return lines;
 }

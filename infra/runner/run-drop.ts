@@ -12,7 +12,6 @@ import type { RunJobResult } from '../../shared/pipeline/job-run.ts';
 import type { HeldClaim } from '../../shared/pipeline/job-state.ts';
 import { type DropPlan, planDrop } from '../../shared/pipeline/plan-drop.ts';
 import { recordDeadLetter } from '../../shared/pipeline/record-dead-letter.ts';
-import { toJsonBytes } from '../../shared/pipeline/records.ts';
 import {
   type BatchProgress,
   type BatchStage,
@@ -20,7 +19,6 @@ import {
 } from '../../shared/pipeline/run-batch.ts';
 import {
   clearRerunnableFailures,
-  earlierFailure,
   RunBudget,
   type WorkToDo,
   workStillToDo,
@@ -39,15 +37,17 @@ import type { WorkerDeps } from '../../shared/ports/worker-deps.ts';
 import { classifyDropFile } from '../../shared/sidecar/drop-files.ts';
 import { buildPlannerDeps } from '../../shared/wiring/planner-deps.ts';
 import { buildWorkerDeps } from '../../shared/wiring/worker-deps.ts';
+import { earlierError, earlierFinish } from './earlier-records.ts';
 import { liveClaims, localOwnerGone, localWorkerId, releaseClaimsOf } from './local-claims.ts';
+import { addRun, readTotals, writeRunFiles } from './run-files.ts';
 import {
   buildSummary,
-  frameColumns,
+  failureColumns,
+  jobColumns,
   type RunProgress,
   type RunSummary,
   RunTally,
   type SummaryRow,
-  toCsv,
   tokenColumns,
 } from './run-summary.ts';
 
@@ -228,7 +228,8 @@ export async function runDrop(options: RunDropOptions): Promise<RunSummary> {
     },
     tally.rows,
   );
-  await writeSummary(local.store, summaryName, summary);
+  summary.totals = addRun(await readTotals(local.store, OUTPUT_BUCKET), summary);
+  await writeRunFiles(local.store, OUTPUT_BUCKET, summaryName, summary);
   return summary;
 }
 
@@ -324,6 +325,7 @@ function localWorkerDeps(
     workerId,
     buckets: BUCKETS,
     claimOwnerGone: (owner) => localOwnerGone(owner),
+    site: 'local',
   });
 }
 
@@ -356,7 +358,9 @@ async function runJobs(runner: JobRunner, jobs: readonly Job[]): Promise<void> {
   );
   // A keyframe sequence starts at its first missing frame; each finished frame publishes the next.
   const sequences = await sequenceStarts(worker.store, jobs);
-  for (const job of sequences.done) runner.tally.finish(job, alreadyDone(worker, job));
+  for (const job of sequences.done) {
+    runner.tally.finish(job, alreadyDone(worker, job), await earlierFinish(worker.store, job));
+  }
   await queue.publishJobs(sequences.start);
   await queue.drain();
   reportUndeliverable(runner);
@@ -383,9 +387,12 @@ async function deliverJob(runner: JobRunner, delivery: JobDelivery): Promise<voi
     : undefined;
   if (notStarted) {
     const record = await writeErrorRecord(runner.worker, job, notStarted, delivery.attempt);
-    runner.tally.finish(job, { status: 'failed', record, recordUri: '' });
+    const error = outputNames(job.output.base, job.output.format).error;
+    const recordUri = runner.worker.uriOf(job.output.bucket, error);
+    runner.tally.finish(job, { status: 'failed', record, recordUri });
     return;
   }
+  runner.tally.started(job.jobId);
   const result = await handleJobDelivery(runner.worker, delivery);
   if (result.status === 'duplicate') await finishDuplicate(runner, job, result);
   // The runner has no spend kill switch (it has --max-usd), so nothing is ever held here.
@@ -395,22 +402,22 @@ async function deliverJob(runner: JobRunner, delivery: JobDelivery): Promise<voi
 
 /** A job finished by an earlier run: a success is "already done", a failure stays a failure. */
 async function finishDuplicate(runner: JobRunner, job: Job, result: RunJobResult) {
-  // Only an error record needs reading: a metadata record means "already done".
+  const { store } = runner.worker;
+  // An error record is an earlier failure; a metadata record means "already done".
   const earlier = result.recordUri.endsWith('.error.json')
-    ? await earlierFailure(runner.worker.store, job)
+    ? await earlierError(store, job)
     : undefined;
-  if (!earlier) return runner.tally.finish(job, result);
+  if (!earlier) return runner.tally.finish(job, result, await earlierFinish(store, job));
   runner.tally.add({
-    jobId: job.jobId,
+    ...jobColumns(job),
     status: 'failed',
-    mode: job.mode,
-    model: job.model,
     errorCode: earlier.error.code,
+    ...failureColumns(earlier.error),
     fromEarlierRun: true,
     record: result.recordUri,
     ...tokenColumns(undefined),
     costUsd: 0,
-    ...frameColumns(job),
+    jobCostUsd: earlier.cost?.total ?? 0,
   });
 }
 
@@ -463,13 +470,4 @@ function reportUndeliverable({ queue, tally, log }: JobRunner): void {
       },
     });
   }
-}
-
-async function writeSummary(store: ObjectStore, summaryName: string, summary: RunSummary) {
-  await store.write(OUTPUT_BUCKET, `${summaryName}.json`, toJsonBytes(summary), {
-    contentType: 'application/json',
-  });
-  await store.write(OUTPUT_BUCKET, `${summaryName}.csv`, Buffer.from(toCsv(summary.rows)), {
-    contentType: 'text/csv',
-  });
 }

@@ -18,9 +18,22 @@ export interface SummaryRow {
   jobId: string;
   /** `not-run`: a keyframe after a frame that failed (the chain stopped there). */
   status: 'succeeded' | 'failed' | 'already-done' | 'not-run';
+  /** The job's (first) input image; none for a job with no input image. */
+  input?: string;
+  /** The sidecar that planned it. */
+  sidecar: string;
+  /** Its output name without the job id: the same across edits of its sidecar (see latest.json). */
+  jobName: string;
+  tags: Record<string, string>;
   mode: Job['mode'];
   model: string;
   errorCode?: ErrorCode;
+  /** A failure's cause in one line (a dead-lettered job's names the last underlying error). */
+  errorMessage?: string;
+  /** What to change, worded for where the job ran. */
+  fix?: string;
+  /** From the job's first start in this run to its record (from its record for an earlier run's). */
+  durationMs?: number;
   /** A failure recorded by an earlier run (not paid again; its cost is in that run). */
   fromEarlierRun?: boolean;
   record: string;
@@ -29,11 +42,22 @@ export interface SummaryRow {
   outputTokens: number;
   thoughtsTokens: number;
   totalTokens: number;
+  /** What this run paid for the job (0 for one finished earlier). */
   costUsd: number;
+  /** What the job cost, from its record: an earlier run's cost for one finished then. */
+  jobCostUsd: number;
   /** A keyframe: frame `frame` of `frames` of the sequence named `sequence`. */
   sequence?: string;
   frame?: number;
   frames?: number;
+}
+
+/** Every run into one output folder so far (kept in _runs/totals.json, see run-files.ts). */
+export interface RunTotals {
+  runs: number;
+  costUsd: number;
+  succeeded: number;
+  failed: number;
 }
 
 export interface RunSummary {
@@ -65,13 +89,23 @@ export interface RunSummary {
   startedAt: string;
   finishedAt: string;
   summaryFiles: { json: string; csv: string };
+  /** Every run into this output folder so far, this one included (see run-files.ts). */
+  totals?: RunTotals;
   rows: SummaryRow[];
+}
+
+/** What an earlier run's record says of a job finished then (its cost is not paid again). */
+export interface EarlierFinish {
+  output?: string;
+  costUsd: number;
+  durationMs?: number;
 }
 
 /** Collects rows as jobs finish and keeps the running progress the CLI shows. */
 export class RunTally {
   readonly rows: SummaryRow[] = [];
   readonly progress: RunProgress;
+  private readonly startedAt = new Map<string, number>();
 
   constructor(
     total: number,
@@ -80,7 +114,16 @@ export class RunTally {
     this.progress = { total, done: 0, succeeded: 0, failed: 0, costUsd: 0 };
   }
 
+  /** A job's first start in this run: its row's duration counts from here. */
+  started(jobId: string): void {
+    if (!this.startedAt.has(jobId)) this.startedAt.set(jobId, Date.now());
+  }
+
   add(row: SummaryRow): void {
+    const started = this.startedAt.get(row.jobId);
+    if (row.durationMs === undefined && started !== undefined) {
+      row.durationMs = Date.now() - started;
+    }
     this.rows.push(row);
     this.progress.done++;
     if (row.status === 'failed') this.progress.failed++;
@@ -89,8 +132,8 @@ export class RunTally {
     this.onJobDone?.(row, this.progress);
   }
 
-  finish(job: Job, result: RunJobResult): void {
-    this.add(summaryRow(job, result));
+  finish(job: Job, result: RunJobResult, earlier?: EarlierFinish): void {
+    this.add(summaryRow(job, result, earlier));
   }
 
   /**
@@ -102,17 +145,35 @@ export class RunTally {
     for (const job of jobs) {
       if (seen.has(job.jobId) || !job.sequence) continue;
       this.add({
-        jobId: job.jobId,
+        ...jobColumns(job),
         status: 'not-run',
-        mode: job.mode,
-        model: job.model,
         record: recordOf(job),
         ...tokenColumns(undefined),
         costUsd: 0,
-        ...frameColumns(job),
+        jobCostUsd: 0,
       });
     }
   }
+}
+
+/** The columns every row of a job has: who it is, where it came from, its frame. */
+export function jobColumns(job: Job) {
+  const input = job.inputs.find((i) => i.role === 'input') ?? job.inputs[0];
+  return {
+    jobId: job.jobId,
+    ...(input ? { input: input.name } : {}),
+    sidecar: job.sidecar.name,
+    jobName: jobNameOf(job),
+    tags: job.tags,
+    mode: job.mode,
+    model: job.model,
+    ...frameColumns(job),
+  };
+}
+
+/** The output base without its job id suffix: `shoot/cat.edit` for `shoot/cat.edit.3f2a1b9c`. */
+export function jobNameOf(job: Job): string {
+  return job.output.base.replace(/\.[0-9a-f]{8}$/, '');
 }
 
 /** The frame columns of a keyframe's row (none for other jobs). */
@@ -132,32 +193,48 @@ export function tokenColumns(usage: Usage | undefined) {
   };
 }
 
-function summaryRow(job: Job, result: RunJobResult): SummaryRow {
-  const base = {
-    jobId: job.jobId,
-    mode: job.mode,
-    model: job.model,
-    record: result.recordUri,
-    ...frameColumns(job),
+/** The failure columns of an error record: its cause in one line and its fix. */
+export function failureColumns(error: { message: string; fix?: string | undefined }) {
+  return {
+    errorMessage: oneLine(error.message),
+    ...(error.fix ? { fix: error.fix } : {}),
   };
+}
+
+const oneLine = (text: string) => text.replace(/\s*\n\s*/g, ' ').trim();
+
+function summaryRow(job: Job, result: RunJobResult, earlier?: EarlierFinish): SummaryRow {
+  const base = { ...jobColumns(job), record: result.recordUri };
   if (result.status === 'duplicate') {
-    return { ...base, status: 'already-done', ...tokenColumns(undefined), costUsd: 0 };
+    return {
+      ...base,
+      status: 'already-done',
+      ...(earlier?.output ? { output: earlier.output } : {}),
+      ...(earlier?.durationMs === undefined ? {} : { durationMs: earlier.durationMs }),
+      ...tokenColumns(undefined),
+      costUsd: 0,
+      jobCostUsd: earlier?.costUsd ?? 0,
+    };
   }
   if (result.status === 'succeeded') {
     return {
       ...base,
       status: 'succeeded',
       output: result.record.output.uri,
+      durationMs: result.record.timing.totalMs,
       ...tokenColumns(result.record.usage),
       costUsd: result.record.cost.total,
+      jobCostUsd: result.record.cost.total,
     };
   }
   return {
     ...base,
     status: 'failed',
     errorCode: result.record.error.code,
+    ...failureColumns(result.record.error),
     ...tokenColumns(result.record.usage),
     costUsd: result.record.cost?.total ?? 0,
+    jobCostUsd: result.record.cost?.total ?? 0,
   };
 }
 
@@ -243,22 +320,39 @@ function csvCell(value: unknown): string {
   return /[",\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 
+/** The summary's CSV: one row per job (tags as `key=value; ...`). */
 export function toCsv(rows: readonly SummaryRow[]): string {
   const header = [
     'jobId',
     'status',
+    'input',
+    'sidecar',
+    'jobName',
+    'tags',
     'mode',
     'model',
     'errorCode',
+    'errorMessage',
     'output',
     'record',
+    'durationMs',
     'inputTokens',
     'outputTokens',
     'thoughtsTokens',
     'totalTokens',
     'costUsd',
+    'jobCostUsd',
   ] as const;
   const lines = [header.join(',')];
-  for (const row of rows) lines.push(header.map((key) => csvCell(row[key])).join(','));
+  for (const row of rows) {
+    const cells = header.map((key) =>
+      key === 'tags'
+        ? Object.entries(row.tags)
+            .map(([k, v]) => `${k}=${v}`)
+            .join('; ')
+        : row[key],
+    );
+    lines.push(cells.map(csvCell).join(','));
+  }
   return `${lines.join('\n')}\n`;
 }

@@ -40,9 +40,17 @@ export interface EncodedOutput {
   renditions: EncodedImage[];
   /** The run report's preview (see thumbnail.ts); absent when the image is that small already. */
   thumbnail?: EncodedImage;
+  /** Requested renditions not made, and why (a width at or above the output's is never upscaled). */
+  skippedRenditions: SkippedRendition[];
 }
 
 export type EncodeSpec = Pick<OutputSpec, 'format' | 'quality' | 'renditions'>;
+
+/** A requested rendition that was not made, recorded with its reason in the metadata record. */
+export interface SkippedRendition {
+  renditionWidth: number;
+  reason: string;
+}
 
 export function mimeTypeFor(format: OutputFormat): OutputMimeType {
   return MIME_TYPES[format];
@@ -139,6 +147,12 @@ export async function encodeOutput(modelImage: Buffer, spec: EncodeSpec): Promis
   }
 
   const widths = [...new Set(spec.renditions)].filter((w) => w < width);
+  const skippedRenditions = [...new Set(spec.renditions)]
+    .filter((w) => w >= width)
+    .map((w) => ({
+      renditionWidth: w,
+      reason: `the output is ${width} px wide; a rendition is never upscaled or a copy of it`,
+    }));
   try {
     const [thumbnail, main, ...renditions] = await Promise.all([
       needsThumbnail(width, height) ? thumbnailOf(input) : Promise.resolve(undefined),
@@ -156,7 +170,7 @@ export async function encodeOutput(modelImage: Buffer, spec: EncodeSpec): Promis
       ),
     ]);
     if (main === undefined) throw new Error('unreachable: main output missing');
-    return { main, renditions, ...(thumbnail ? { thumbnail } : {}) };
+    return { main, renditions, skippedRenditions, ...(thumbnail ? { thumbnail } : {}) };
   } catch (cause) {
     throw undecodable(modelImage.length, cause);
   }

@@ -1,5 +1,9 @@
 import { BananaError } from '../errors.ts';
-import { type EncodedOutput, encodeOutput } from '../imaging/encode-output.ts';
+import {
+  type EncodedOutput,
+  encodeOutput,
+  type SkippedRendition,
+} from '../imaging/encode-output.ts';
 import type { ModelImage } from '../ports/image-model.ts';
 import type { JobRun } from './job-run.ts';
 import type { ImageFileRecord } from './records.ts';
@@ -8,6 +12,8 @@ import { writeOutput } from './write-records.ts';
 /** The output image and its renditions as written, for the metadata record. */
 export type WrittenOutput = ImageFileRecord & {
   renditions: Array<ImageFileRecord & { renditionWidth: number }>;
+  /** Requested renditions not made, with the reason (none when every one was made). */
+  skippedRenditions?: SkippedRendition[];
 };
 
 /**
@@ -30,7 +36,12 @@ export async function encodeAndWrite(run: JobRun, image: ModelImage): Promise<Wr
   // The run report's preview, by name beside the output (no record field: the report looks for it).
   const thumb = encoded.thumbnail;
   if (thumb) await writeOutput(deps, bucket, names.thumbnail, thumb.bytes, thumb.mimeType);
-  return { ...fileRecord(run, names.image, encoded.main), renditions };
+  const skipped = encoded.skippedRenditions;
+  return {
+    ...fileRecord(run, names.image, encoded.main),
+    renditions,
+    ...(skipped.length > 0 ? { skippedRenditions: skipped } : {}),
+  };
 }
 
 async function encode(run: JobRun, image: ModelImage): Promise<EncodedOutput> {

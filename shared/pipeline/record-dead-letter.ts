@@ -47,7 +47,7 @@ export async function recordDeadLetter(
   const failure = new BananaError({
     code: 'DEAD_LETTERED',
     message: `Gave up after ${delivery.attempt} delivery attempts${
-      last ? `; the last failure was ${last.code}: ${last.message}` : ''
+      last ? `; the last failure was ${last.code}: ${last.message.replace(/\.$/, '')}` : ''
     }.`,
     fix: !last
       ? 'The worker recorded no failure for this job, so it failed before running it: check the worker logs (CONFIG_INVALID names missing settings such as the Gemini credentials), fix that, then upload the sidecar again.'

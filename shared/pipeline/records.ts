@@ -51,7 +51,11 @@ export interface MetadataRecord extends FrameFields {
   steps?: string[];
   sidecar: { uri: string; generation: string; kind: Job['sidecar']['kind'] };
   inputs: InputRecord[];
-  output: ImageFileRecord & { renditions: Array<ImageFileRecord & { renditionWidth: number }> };
+  output: ImageFileRecord & {
+    renditions: Array<ImageFileRecord & { renditionWidth: number }>;
+    /** Requested renditions not made (at or above the output's width), each with its reason. */
+    skippedRenditions?: Array<{ renditionWidth: number; reason: string }>;
+  };
   aspectRatio?: string;
   imageSize?: string;
   thinkingLevel?: string;

@@ -7,6 +7,7 @@ import type { RecordDeps, WorkerDeps } from '../ports/worker-deps.ts';
 import { OUTPUT_TAG } from '../sidecar/drop-files.ts';
 import { announceResult, eventFromRecord } from './announce-result.ts';
 import type { Billed } from './billing-ledger.ts';
+import { fixFor, type JobSite } from './fix-wording.ts';
 import { frameLabel, frameRecordFields } from './frame-record.ts';
 import type { ErrorRecord, MetadataRecord } from './records.ts';
 import { toJsonBytes } from './records.ts';
@@ -70,7 +71,7 @@ export async function writeErrorRecord(
     ...(typeof failure.details.file === 'string' ? { file: failure.details.file } : {}),
     sidecar: deps.uriOf(job.sidecar.bucket, job.sidecar.name),
     ...(typeof failure.details.field === 'string' ? { field: failure.details.field } : {}),
-    error: withFrame(serializeError(failure), job),
+    error: wordedFor(withFrame(serializeError(failure), job), deps.site),
     mode: job.mode,
     model: job.model,
     ...(job.tier ? { tier: job.tier } : {}),
@@ -112,6 +113,11 @@ async function announceEvent(
 }
 
 /** A keyframe's failure says which frame failed, in its message too. */
+/** The fix worded for where the job ran (the runner's "run the drop again", say). */
+function wordedFor(error: SerializedError, site: JobSite | undefined): SerializedError {
+  return error.fix === undefined ? error : { ...error, fix: fixFor(error.fix, site) };
+}
+
 function withFrame(error: SerializedError, job: Job): SerializedError {
   const label = frameLabel(job);
   return label ? { ...error, message: `${error.message} (${label})` } : error;

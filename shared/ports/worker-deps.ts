@@ -1,4 +1,5 @@
 import type { ModelCatalog } from '../catalog/model-catalog.ts';
+import type { JobSite } from '../pipeline/fix-wording.ts';
 import type { JobStage } from '../pipeline/job-stages.ts';
 import type { Pause } from '../pipeline/spend-guard.ts';
 import type { Job } from '../planning/job.ts';
@@ -41,6 +42,8 @@ export interface WorkerDeps {
    * keyframe's next frame, a job published by hand) is taken into it instead of called directly.
    */
   batchInbox?: { adopt(job: Job): Promise<boolean> };
+  /** Where jobs run: the fixes in error records are worded for it (default: the cloud). */
+  site?: JobSite;
 }
 
 /** What the worker asks of the spend kill switch (shared/pipeline/spend-guard.ts). */
@@ -69,5 +72,5 @@ export function modelTimeoutFor(limits: WorkerLimits, job: { tier?: string | und
 /** What writing records needs (the dead-letter function has no model and loads no sharp). */
 export type RecordDeps = Pick<
   WorkerDeps,
-  'store' | 'queue' | 'uriOf' | 'log' | 'now' | 'catalog' | 'claimOwnerGone'
+  'store' | 'queue' | 'uriOf' | 'log' | 'now' | 'catalog' | 'claimOwnerGone' | 'site'
 >;

@@ -30,6 +30,7 @@ export interface WorkerParts {
   spending?: WorkerDeps['spending'];
   claimOwnerGone?: WorkerDeps['claimOwnerGone'];
   batchInbox?: WorkerDeps['batchInbox'];
+  site?: WorkerDeps['site'];
 }
 
 export function buildWorkerDeps(config: Config, parts: WorkerParts): WorkerDeps {
@@ -48,6 +49,7 @@ export function buildWorkerDeps(config: Config, parts: WorkerParts): WorkerDeps 
     ...(parts.spending ? { spending: parts.spending } : {}),
     ...(parts.claimOwnerGone ? { claimOwnerGone: parts.claimOwnerGone } : {}),
     ...(parts.batchInbox ? { batchInbox: parts.batchInbox } : {}),
+    ...(parts.site ? { site: parts.site } : {}),
     limits: {
       maxInputBytes: config.BANANAFLOW_MAX_INPUT_BYTES,
       maxInputPixels: config.BANANAFLOW_MAX_INPUT_PIXELS,

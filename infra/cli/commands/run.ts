@@ -1,4 +1,3 @@
-import { basename, dirname, join, resolve } from 'node:path';
 import { createJsonLogger } from '../../../shared/adapters/json-logger.ts';
 import { type Logger, silentLogger } from '../../../shared/ports/logger.ts';
 import { plural } from '../../../shared/text/plural.ts';
@@ -13,8 +12,16 @@ import {
 import { imageModelForEnv } from '../image-model-for-env.ts';
 import { interruptOnSignals } from '../interrupt.ts';
 import { progressReporter } from '../progress-bar.ts';
-import { batchReporter, problemLines, summaryText, usd, warningLines } from '../render.ts';
+import {
+  batchReporter,
+  failureLines,
+  problemLines,
+  summaryText,
+  usd,
+  warningLines,
+} from '../render.ts';
 import { reportAfterRun } from '../report-command.ts';
+import { outFolderFor } from './plan-target.ts';
 import { requireFolder } from './require-folder.ts';
 
 export const runCommand: CommandSpec = {
@@ -95,9 +102,7 @@ async function run(input: CommandInput): Promise<number> {
   const config = input.config();
   const catalog = input.catalog();
   await requireFolder(dropDir, 'give the drop folder to run');
-  const outDir =
-    (values.out as string | undefined) ??
-    join(dirname(resolve(dropDir)), `${basename(resolve(dropDir))}-out`);
+  const outDir = outFolderFor(dropDir, values.out as string | undefined);
   // Refuses an output folder inside the drop before any banner or model starts.
   localPipeline({ dropDir, outDir, catalog, config, log: silentLogger });
   const choice = await imageModelForEnv(config, {
@@ -168,8 +173,9 @@ async function finishRun(input: CommandInput, summary: RunSummary, offline: bool
     io.out.write(`${JSON.stringify(summary, null, 2)}\n`);
   } else {
     if (summary.refused) say(`Refused to run: ${summary.refused}. Nothing was spent.`);
+    const failures = failureLines(summary);
     io.out.write(
-      `\n${summaryText(summary)}\n\nOutputs: ${summary.outDir}\nSummary: ${summary.summaryFiles.json}\n         ${summary.summaryFiles.csv}\n`,
+      `\n${summaryText(summary)}\n${failures.length > 0 ? `\n${failures.join('\n')}\n` : ''}\nOutputs: ${summary.outDir}\nSummary: ${summary.summaryFiles.json}\n         ${summary.summaryFiles.csv}\n`,
     );
     if (offline) io.out.write('(offline stand-in: set GEMINI_API_KEY to call Gemini)\n');
   }
