@@ -106,10 +106,14 @@ describe('bananaflow run (embedded runner, offline stand-in)', () => {
       code: 'SIDECAR_INVALID',
       message: expect.stringContaining('"colour"'),
     });
-    expect(files.filter((f) => f.startsWith('_runs/')).map((f) => f.split('.').pop())).toEqual([
+    // The run's summary (JSON, CSV), the runs' totals (runs.csv, totals.json), latest.json.
+    expect(files.filter((f) => f.startsWith('_runs/run-')).map((f) => f.split('.').pop())).toEqual([
       'csv',
       'json',
     ]);
+    expect(files).toEqual(
+      expect.arrayContaining(['_runs/runs.csv', '_runs/totals.json', 'latest.json']),
+    );
     // Nothing was written into the drop.
     expect(
       (await listFiles(drop)).some(
