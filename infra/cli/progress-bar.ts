@@ -57,9 +57,11 @@ export function progressReporter(stream: TextSink, options: { now?: () => number
   let last: RunProgress | undefined;
   let lastDraw = 0;
   let open = false;
+  let drawnDone = -1;
   let timer: NodeJS.Timeout | undefined;
   const draw = () => {
     if (!last) return;
+    drawnDone = last.done;
     const line = barLine(last, { elapsedMs: now() - started, ran }, stream.columns ?? 80);
     stream.write(`\r${line}\x1b[K`);
     open = true;
@@ -68,6 +70,8 @@ export function progressReporter(stream: TextSink, options: { now?: () => number
   const stop = () => {
     if (timer) clearInterval(timer);
     timer = undefined;
+    // A run that stops early (Ctrl-C) may have skipped its last redraw: the bar ends up to date.
+    if (open && last && last.done !== drawnDone) draw();
     if (open) stream.write('\n');
     open = false;
   };

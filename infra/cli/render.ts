@@ -124,6 +124,9 @@ export function summaryText(summary: RunSummary): string {
     ...(summary.notRun > 0
       ? [['not run (an earlier frame of the sequence failed)', String(summary.notRun)]]
       : []),
+    ...(summary.interrupted
+      ? [['not started (interrupted; run again)', String(summary.jobs - summary.rows.length)]]
+      : []),
     ...Object.entries(summary.failedByCode).map(([code, n]) => [`  ${code}`, String(n)]),
     ...failedEarlier(summary),
     ...(summary.retriedFromEarlierRuns > 0

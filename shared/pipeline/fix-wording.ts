@@ -11,6 +11,9 @@ const LOCAL_WORDING: ReadonlyArray<readonly [RegExp, string]> = [
   [/upload the sidecar again to re-plan the job/g, 'run the drop again (`bananaflow run`)'],
   [/uploading the sidecar again/g, 'running the drop again (`bananaflow run`)'],
   [/upload the sidecar again/g, 'run the drop again (`bananaflow run`)'],
+  [/upload the manifest again/g, 'run the drop again (`bananaflow run`)'],
+  [/a new upload plans a new job/g, 'the next `bananaflow run` plans a new job'],
+  [/lower worker concurrency or max instances/g, 'lower --concurrency'],
 ];
 
 /** A fix worded for where its job ran. */

@@ -2,8 +2,9 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { stripVTControlCharacters } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BIN, OFFLINE_ENV, runCli } from '../support/cli-process.ts';
+import { BIN, hasScript, OFFLINE_ENV, runCli, startCliInTerminal } from '../support/cli-process.ts';
 import { tinyImage, writeDrop } from '../support/pipeline-harness.ts';
 
 /** Issue 16 point 1: Ctrl-C during `run` (the real CLI, signalled as a terminal would). */
@@ -70,6 +71,30 @@ describe('Ctrl-C during run', () => {
     expect(summary).toMatchObject({ interrupted: true, jobs: 6, failed: 0 });
     expect(summary.rows).toHaveLength(Number(done));
   });
+
+  it.skipIf(!hasScript())(
+    'Ctrl-C typed on a terminal: the bar ends with the last count, then the summary and exit 130',
+    async () => {
+      const out = join(root, 'out-tty');
+      const run = startCliInTerminal(['run', drop, '--out', out, ...SLOW], { columns: 80 });
+      try {
+        await expect.poll(() => run.screen.text, { timeout: 60_000 }).toMatch(/ok 1 /);
+        run.type('\x03');
+        expect(await run.exit, run.screen.text).toBe(130);
+      } finally {
+        run.kill();
+      }
+      const screen = stripVTControlCharacters(run.screen.text);
+      expect(screen).toContain('Stopping: no new jobs start');
+      const [, done] =
+        /Interrupted: (\d+) done, (\d+) left; run again to resume/.exec(screen) ?? [];
+      // The bar's last drawing counts every job that finished, as the summary does.
+      const bars = screen.split(/\r|\n/).filter((l) => /\d\/6 {2}ok/.test(l));
+      expect(bars.at(-1)).toContain(`${done}/6`);
+      expect(screen).toMatch(new RegExp(`succeeded\\s+${done}\\r?\\n`));
+      expect(await claimFiles(out)).toEqual([]);
+    },
+  );
 
   it('a second Ctrl-C aborts the calls in flight, releases their claims, and a rerun goes on at once', async () => {
     const out = join(root, 'out-abort');

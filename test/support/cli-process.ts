@@ -1,4 +1,4 @@
-import { execFile, spawnSync } from 'node:child_process';
+import { execFile, spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 /** The real `bananaflow` entry point, as `npm link` or `npx bananaflow` runs it. */
@@ -82,4 +82,30 @@ export function runCliInTerminal(
       },
     );
   });
+}
+
+/**
+ * Starts `bananaflow ...args` on a real pseudo-terminal and returns what the terminal shows so
+ * far, a way to type into it (`\x03` is Ctrl-C: the terminal sends SIGINT), and its exit.
+ */
+export function startCliInTerminal(
+  args: string[],
+  options: { columns: number; env?: NodeJS.ProcessEnv },
+) {
+  const command = `stty cols ${options.columns} rows 40; exec ${quote(process.execPath)} ${[BIN, ...args].map(quote).join(' ')}`;
+  const child = spawn('script', ['-qefc', command, '/dev/null'], {
+    env: { ...(options.env ?? OFFLINE_ENV), TERM: 'xterm' },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  const screen = { text: '' };
+  child.stdout.on('data', (chunk) => {
+    screen.text += chunk;
+  });
+  const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return {
+    screen,
+    type: (keys: string) => child.stdin.write(keys),
+    exit,
+    kill: () => child.kill(),
+  };
 }
