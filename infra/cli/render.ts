@@ -81,7 +81,7 @@ export function batchReporter(say: (text: string) => void) {
       if (last.get(b.displayName) === b.state) continue;
       last.set(b.displayName, b.state);
       say(
-        `batch ${b.displayName} (${b.name ?? 'not submitted'}): ${b.state}, ${b.requests} requests`,
+        `batch ${b.displayName} (${b.name ?? 'not submitted'}): ${b.state}, ${plural(b.requests, 'request')}`,
       );
     }
   };

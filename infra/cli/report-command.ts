@@ -1,3 +1,4 @@
+import { plural } from '../../shared/text/plural.ts';
 import { gcsStoreFactory } from '../report/gcs-store-factory.ts';
 import { type WrittenReport, writeReport } from '../report/write-report.ts';
 import type { CliIo } from './cli-io.ts';
@@ -22,7 +23,7 @@ export async function reportCommand(
 
 export function reportLine(report: WrittenReport): string {
   const { totals } = report;
-  return `Report: ${report.path}\n        ${totals.jobs} jobs, ${totals.images} images, ${totals.failed} failed, ${usd(totals.costUsd)}`;
+  return `Report: ${report.path}\n        ${plural(totals.jobs, 'job')}, ${plural(totals.images, 'image')}, ${totals.failed} failed, ${usd(totals.costUsd)}`;
 }
 
 /**

@@ -66,6 +66,8 @@ describe('named failures at the end of a run', () => {
     const result = await runCli(['run', drop, '--out', out, '--max-attempts', '2']);
     expect(result.code, result.stderr).toBe(1);
     await expectNamedFailures(result.stdout, out);
+    // The report's line is in the singular where there is one (one image made).
+    expect(result.stdout).toMatch(/3 jobs, 1 image, 2 failed/);
     // Running again names the failures again (the permanent one from its record).
     const again = await runCli(['run', drop, '--out', out, '--max-attempts', '2']);
     expect(again.code).toBe(1);

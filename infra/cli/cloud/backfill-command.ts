@@ -3,6 +3,7 @@ import { createJsonLogger } from '../../../shared/adapters/json-logger.ts';
 import { loadModelCatalog } from '../../../shared/catalog/model-catalog.ts';
 import { loadConfig } from '../../../shared/config.ts';
 import { backfill } from '../../../shared/pipeline/backfill.ts';
+import { plural } from '../../../shared/text/plural.ts';
 import { newRunId } from '../../runner/run-drop.ts';
 import { usd } from '../render.ts';
 import { type CloudCommandContext, positiveNumber } from './cloud-io.ts';
@@ -61,7 +62,7 @@ export async function backfillCommand({ args, env, io }: CloudCommandContext): P
       ];
       if (result.refused) lines.push(`Refused: ${result.refused}. Nothing was published.`);
       else if (values['dry-run']) lines.push('Dry run: nothing was published or written.');
-      else lines.push(`Published ${result.published} jobs to ${marker.topics.jobs}.`);
+      else lines.push(`Published ${plural(result.published, 'job')} to ${marker.topics.jobs}.`);
       io.out.write(`${lines.join('\n')}\n`);
     }
     if (result.refused) return 2;

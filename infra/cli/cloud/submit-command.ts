@@ -8,6 +8,7 @@ import { loadConfig } from '../../../shared/config.ts';
 import { type DropPlan, planDrop } from '../../../shared/pipeline/plan-drop.ts';
 import { silentLogger } from '../../../shared/ports/logger.ts';
 import { classifyDropFile } from '../../../shared/sidecar/drop-files.ts';
+import { plural } from '../../../shared/text/plural.ts';
 import {
   INPUT_BUCKET,
   localPipeline,
@@ -57,7 +58,7 @@ export async function submitCommand({ args, env, io }: CloudCommandContext): Pro
       s.problems.map((p) => `${s.sidecar}: ${p.message}`),
     );
     say(
-      `${plan.drop.jobs.length} jobs in ${dropDir}: ${jobs.length} to run after this upload, estimated ${usd(estimate)}; ${changed.size} of ${files.length} files to upload.`,
+      `${plural(plan.drop.jobs.length, 'job')} in ${dropDir}: ${jobs.length} to run after this upload, estimated ${usd(estimate)}; ${changed.size} of ${files.length} files to upload.`,
     );
     for (const problem of problems) say(`  ✗ ${problem}`);
     if (maxUsd !== undefined && estimate > maxUsd) {
