@@ -4,6 +4,7 @@ import { toBananaError } from '../../shared/errors.ts';
 import { mapLimit } from '../../shared/map-limit.ts';
 import type { ObjectInfo, ObjectStore } from '../../shared/ports/object-store.ts';
 import { PIPELINE_PREFIX } from '../../shared/sidecar/drop-files.ts';
+import { LATEST_NAME } from '../runner/run-files.ts';
 import { type ErrorRecordView, type MetadataRecordView, recordView } from './record-schemas.ts';
 
 /** One record file of an output folder or bucket, read and checked. */
@@ -21,13 +22,14 @@ const RUNS_PREFIX = '_runs/';
 
 /**
  * Which JSON files under `prefix` are records: everything but the pipeline's own state, run
- * summaries and hidden files. A foreign JSON file in the output is therefore shown (as
+ * summaries, the runner's latest.json (which output is current) and hidden files. A foreign JSON file in the output is therefore shown (as
  * unreadable), never silently dropped.
  */
 export function isRecordName(relativeName: string): boolean {
   if (!relativeName.endsWith('.json')) return false;
   if (relativeName.startsWith(PIPELINE_PREFIX) || relativeName.startsWith(RUNS_PREFIX))
     return false;
+  if (relativeName === LATEST_NAME) return false;
   return !relativeName.split('/').some((part) => part.startsWith('.'));
 }
 

@@ -25,6 +25,8 @@ describe('which names are records', () => {
     ['cat.edit.abc.png', false],
     ['_bananaflow/jobs/abc/model-result.json', false],
     ['_runs/run-1/summary.json', false],
+    ['latest.json', false],
+    ['shots/latest.json', true],
     ['.bananaflow-meta/x.json', false],
     ['shots/.hidden/x.json', false],
   ])('%s → %s', (name, expected) => {
