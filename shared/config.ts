@@ -3,6 +3,7 @@ import { type ModelOverride, modelOverrideSchema } from './catalog/model-catalog
 import { TIERS } from './catalog/tiers.ts';
 import { BananaError } from './errors.ts';
 import { BATCH_STAGES, JOB_STAGES } from './pipeline/job-stages.ts';
+import { parseImagesPerMinute } from './quota/images-per-minute.ts';
 
 /**
  * Configuration, parsed once at the start of an entry point from the environment. Never read at
@@ -106,6 +107,40 @@ export const configSchema = z.object({
    * never comes sooner than asked (the subscription's backoff adds to it). 0 turns it off.
    */
   BANANAFLOW_MAX_RETRY_WAIT_MS: z.coerce.number().int().nonnegative().default(30_000),
+  /**
+   * The images-per-minute quota this process holds to (`120`, or per model
+   * `gemini-2.5-flash-image=500,*=20`): its rate governor never starts more model calls in any
+   * window. In the cloud it is this instance's share (Terraform: images_per_minute / max
+   * instances). Unset: adaptive, the rate is learnt from 429s.
+   */
+  BANANAFLOW_IPM: z
+    .string()
+    .optional()
+    .transform((text, ctx) => {
+      if (!text) return undefined;
+      const parsed = parseImagesPerMinute(text);
+      if (parsed.ok) return parsed.value;
+      ctx.addIssue({ code: 'custom', message: parsed.problem });
+      return z.NEVER;
+    }),
+  /** The quota's window in ms: 60 s like Gemini's; tests and benches compress it. */
+  BANANAFLOW_QUOTA_WINDOW_MS: intFromEnv(60_000),
+  /**
+   * Slack the governor adds to the window, in ms (unset: 2% of it, 1.2 s a minute): a call is
+   * counted by the API when it arrives, a little after it starts here.
+   */
+  BANANAFLOW_QUOTA_MARGIN_MS: z.coerce.number().int().nonnegative().optional(),
+  /**
+   * How long one job is held in-process through per-minute 429s (their retry delays summed)
+   * before it is handed back to the queue. Holding costs no delivery attempt.
+   */
+  BANANAFLOW_QUOTA_MAX_HOLD_MS: z.coerce.number().int().nonnegative().default(120_000),
+  /**
+   * A job still over the quota after its hold is published again and acknowledged (a fresh
+   * message: no delivery attempt used up), at most this many times; then it is retried as any
+   * retryable failure is. 0: never published again.
+   */
+  BANANAFLOW_MAX_QUOTA_DEFERRALS: z.coerce.number().int().nonnegative().default(20),
   /** Storage events older than this are dropped (ends retries of a poisoned event). */
   BANANAFLOW_MAX_EVENT_AGE_MS: intFromEnv(24 * 3600_000),
   BANANAFLOW_MAX_INPUT_BYTES: intFromEnv(50 * 1024 * 1024),

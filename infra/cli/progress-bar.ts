@@ -1,14 +1,7 @@
 import type { RunProgress, SummaryRow } from '../runner/run-drop.ts';
 import type { TextSink } from './cli-io.ts';
+import { duration } from './duration.ts';
 import { frameOf, usd } from './render.ts';
-
-/** `45s`, `3m05s`, `1h02m`. */
-export function duration(ms: number): string {
-  const s = Math.max(0, Math.round(ms / 1000));
-  if (s < 60) return `${s}s`;
-  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
-  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
-}
 
 /**
  * One redraw of the bar, never wider than `columns - 1` (writing the last column makes many
@@ -29,6 +22,7 @@ export function barLine(
     usd(p.costUsd),
     `ETA ${perMs > 0 ? duration(left / perMs) : left === 0 ? '0s' : '?'}`,
     `${perMs > 0 ? (perMs * 60_000).toFixed(1) : '0.0'}/min`,
+    ...throttleField(p),
     duration(timing.elapsedMs),
   ];
   const room = Math.max(10, columns - 1);
@@ -45,8 +39,20 @@ export function barLine(
 }
 
 /**
+ * The model calls' rate against the quota and the time spent waiting for it, once either matters
+ * (a quota held to, or a 429): `quota 118/120/min waited 1m05s`.
+ */
+export function throttleField(p: RunProgress): string[] {
+  const t = p.throttling;
+  if (!t || (t.limitPerMinute === undefined && t.throttled === 0)) return [];
+  const limit = t.limitPerMinute === undefined ? '' : `/${t.limitPerMinute}`;
+  const waited = t.waitedMs >= 1000 ? ` waited ${duration(t.waitedMs)}` : '';
+  return [`quota ${t.ratePerMinute}${limit}/min${waited}`];
+}
+
+/**
  * Progress of a run on stderr: on a terminal a bar redrawn in place (fits the width; done/total,
- * successes, failures, cost, ETA, rate, elapsed; ticks every second); otherwise one plain line
+ * successes, failures, cost, ETA, rate, quota, elapsed; ticks every second); otherwise one plain line
  * per finished job, fit for logs and pipes.
  */
 export function progressReporter(stream: TextSink, options: { now?: () => number } = {}) {

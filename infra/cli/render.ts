@@ -5,6 +5,7 @@ import type { BatchProgress } from '../../shared/pipeline/run-batch.ts';
 import { OUTPUT_EXTENSIONS } from '../../shared/sidecar/sidecar-schema.ts';
 import { plural } from '../../shared/text/plural.ts';
 import type { RunSummary, SummaryRow } from '../runner/run-drop.ts';
+import { duration } from './duration.ts';
 
 /** Text output of the CLI: plans, problems and summaries as tables and lines. */
 
@@ -139,6 +140,7 @@ export function summaryText(summary: RunSummary): string {
       : []),
     ['sidecar problems', String(summary.sidecarProblems.length)],
     ['retries', String(summary.retries)],
+    ...throttleRows(summary),
     [
       'tokens (in / out / thoughts)',
       `${summary.tokens.input} / ${summary.tokens.output} / ${summary.tokens.thoughts}`,
@@ -159,6 +161,25 @@ export function summaryText(summary: RunSummary): string {
       : []),
   ];
   return table(rows);
+}
+
+/** The rate governor: the quota held to, the calls' rate, 429s and the time spent waiting. */
+function throttleRows(summary: RunSummary): string[][] {
+  const t = summary.throttling;
+  if (!t) return [];
+  const quota =
+    t.limitPerMinute === undefined
+      ? 'not limited (no 429 to learn from)'
+      : `${t.limitPerMinute}/min (${t.mode === 'told' ? 'told' : 'learnt from 429s'})`;
+  return [
+    ['quota (images per minute)', quota],
+    ['model calls', `${t.calls} (${t.callsPerMinute}/min on average)`],
+    ['429s (quota)', String(t.throttled)],
+    [
+      'waited for the quota',
+      `${duration(t.waitingWallMs)} (summed over calls: ${duration(t.waitedMs)})`,
+    ],
+  ];
 }
 
 /** Failures recorded by earlier runs: not retried (permanent); the sidecar must change. */

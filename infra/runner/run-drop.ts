@@ -34,10 +34,10 @@ import type { JobDelivery } from '../../shared/ports/job-queue.ts';
 import type { Logger } from '../../shared/ports/logger.ts';
 import type { ObjectStore } from '../../shared/ports/object-store.ts';
 import type { WorkerDeps } from '../../shared/ports/worker-deps.ts';
+import type { ModelGovernors } from '../../shared/quota/model-governors.ts';
 import { classifyDropFile } from '../../shared/sidecar/drop-files.ts';
 import { buildPlannerDeps } from '../../shared/wiring/planner-deps.ts';
-import { buildWorkerDeps } from '../../shared/wiring/worker-deps.ts';
-import { earlierError, earlierFinish } from './earlier-records.ts';
+import { buildWorkerDeps, modelGovernorsFor } from '../../shared/wiring/worker-deps.ts';
 import { liveClaims, localOwnerGone, localWorkerId, releaseClaimsOf } from './local-claims.ts';
 import { addRun, readTotals, writeRunFiles } from './run-files.ts';
 import {
@@ -50,6 +50,7 @@ import {
   type SummaryRow,
   tokenColumns,
 } from './run-summary.ts';
+import { throttleNow, throttleReport } from './throttle-report.ts';
 
 export type { RunProgress, RunSummary, SummaryRow } from './run-summary.ts';
 export { toCsv } from './run-summary.ts';
@@ -96,6 +97,8 @@ export interface RunDropOptions {
   interrupt?: { stop: AbortSignal; abort: AbortSignal };
   /** Jobs to run that another live process holds a claim on (the run waits for them). */
   onClaimWait?: (waits: ClaimWait[]) => void;
+  /** The model calls' rate governors; default from config (BANANAFLOW_IPM, else adaptive). */
+  governors?: ModelGovernors;
 }
 
 /** A job to run that another live process holds, until its lease ends. */
@@ -182,13 +185,9 @@ export async function runDrop(options: RunDropOptions): Promise<RunSummary> {
   const budget = new RunBudget(options.maxUsd);
   // Like `terraform plan`: the cap covers only work still to do; a finished drop passes any cap.
   const refused = budget.refusal(todo.estimatedCostUsd);
-  const queue = new MemoryJobQueue({
-    concurrency: options.concurrency ?? 4,
-    maxAttempts: options.maxAttempts ?? 5,
-    minBackoffMs: options.minBackoffMs ?? 1000,
-    maxBackoffMs: options.maxBackoffMs ?? 60_000,
-  });
-  const tally = new RunTally(plan.jobs.length, options.onJobDone);
+  const queue = localQueue(options);
+  const governors = options.governors ?? modelGovernorsFor(options.config);
+  const tally = new RunTally(plan.jobs.length, withThrottling(options.onJobDone, governors));
   const workerId = localWorkerId();
   const outcome = { retried: 0, interrupted: false };
   if (!refused) {
@@ -200,7 +199,7 @@ export async function runDrop(options: RunDropOptions): Promise<RunSummary> {
       });
     }
     await sayClaimWaits(local, todo, options);
-    const worker = localWorkerDeps(options, local, queue, workerId);
+    const worker = localWorkerDeps(options, local, queue, { workerId, governors });
     const toRun = new Set(todo.toRun.map((j) => j.jobId));
     const runner = { worker, queue, budget, tally, log: options.log, toRun, stopped: false };
     outcome.interrupted = await runAll(options, runner, plan.jobs, runId);
@@ -219,6 +218,7 @@ export async function runDrop(options: RunDropOptions): Promise<RunSummary> {
       refused,
       ...outcome,
       queueStats: queue.stats,
+      throttling: throttleReport(governors, Date.now() - startedAt.getTime()),
       startedAt,
       finishedAt: new Date(),
       summaryFiles: {
@@ -308,13 +308,32 @@ async function planLocalDrop(local: LocalPipeline, options: RunDropOptions, runI
   );
 }
 
+function localQueue(options: RunDropOptions): MemoryJobQueue {
+  return new MemoryJobQueue({
+    concurrency: options.concurrency ?? 4,
+    maxAttempts: options.maxAttempts ?? 5,
+    minBackoffMs: options.minBackoffMs ?? 1000,
+    maxBackoffMs: options.maxBackoffMs ?? 60_000,
+  });
+}
+
+/** Each finished job's progress carries the model calls' rate against the quota. */
+function withThrottling(
+  onJobDone: RunDropOptions['onJobDone'],
+  governors: ModelGovernors,
+): RunDropOptions['onJobDone'] {
+  if (!onJobDone) return undefined;
+  return (row, progress) => onJobDone(row, { ...progress, throttling: throttleNow(governors) });
+}
+
 function localWorkerDeps(
   options: RunDropOptions,
   local: LocalPipeline,
   queue: MemoryJobQueue,
-  workerId: string,
+  { workerId, governors }: { workerId: string; governors: ModelGovernors },
 ): WorkerDeps {
   return buildWorkerDeps(options.config, {
+    governors,
     store: local.store,
     queue,
     catalog: options.catalog,
@@ -395,8 +414,8 @@ async function deliverJob(runner: JobRunner, delivery: JobDelivery): Promise<voi
   runner.tally.started(job.jobId);
   const result = await handleJobDelivery(runner.worker, delivery);
   if (result.status === 'duplicate') await finishDuplicate(runner, job, result);
-  // The runner has no spend kill switch (it has --max-usd), so nothing is ever held here.
-  else if (result.status !== 'invalid' && result.status !== 'held' && result.status !== 'batched')
+  // Nothing is held here (no spend kill switch: --max-usd instead); a deferred job comes again.
+  else if (result.status === 'succeeded' || result.status === 'failed')
     runner.tally.finish(job, result);
 }
 

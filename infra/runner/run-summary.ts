@@ -3,6 +3,7 @@ import type { ErrorCode } from '../../shared/errors.ts';
 import type { RunJobResult } from '../../shared/pipeline/job-run.ts';
 import type { DropPlan } from '../../shared/pipeline/plan-drop.ts';
 import type { Job } from '../../shared/planning/job.ts';
+import type { ThrottleNow, ThrottleReport } from './throttle-report.ts';
 
 /** What a local run reports: one row per job, running totals, the summary (JSON and CSV). */
 
@@ -12,6 +13,8 @@ export interface RunProgress {
   succeeded: number;
   failed: number;
   costUsd: number;
+  /** The model calls' rate against the quota, and time spent waiting for it. */
+  throttling?: ThrottleNow;
 }
 
 export interface SummaryRow {
@@ -86,6 +89,8 @@ export interface RunSummary {
   deliveries: number;
   retries: number;
   deadLettered: number;
+  /** The rate governor: quota held to, calls per minute, 429s, time waited (absent: no calls). */
+  throttling?: ThrottleReport;
   startedAt: string;
   finishedAt: string;
   summaryFiles: { json: string; csv: string };
@@ -251,6 +256,7 @@ export interface SummaryFacts {
   /** Stopped by Ctrl-C (SIGINT) or SIGTERM before every job ran. */
   interrupted: boolean;
   queueStats: { deliveries: number; retries: number; deadLettered: number };
+  throttling?: ThrottleReport | undefined;
   startedAt: Date;
   finishedAt: Date;
   summaryFiles: { json: string; csv: string };
@@ -287,6 +293,7 @@ export function buildSummary(facts: SummaryFacts, rows: SummaryRow[]): RunSummar
     tokens: tokenTotals(rows),
     costUsd: round(rows.reduce((s, r) => s + r.costUsd, 0)),
     ...facts.queueStats,
+    ...(facts.throttling ? { throttling: facts.throttling } : {}),
     startedAt: facts.startedAt.toISOString(),
     finishedAt: facts.finishedAt.toISOString(),
     summaryFiles: facts.summaryFiles,

@@ -3,11 +3,13 @@ import { BananaError } from '../errors.ts';
 import { jobSchema } from '../planning/job.ts';
 import type { JobDelivery } from '../ports/job-queue.ts';
 import type { WorkerDeps } from '../ports/worker-deps.ts';
+import { type DeferredResult, deferForQuota } from './defer-for-quota.ts';
 import { type HeldResult, type RunJobResult, runJob } from './run-job.ts';
 
 export type DeliveryResult =
   | RunJobResult
   | HeldResult
+  | DeferredResult
   | { status: 'invalid'; error: BananaError }
   /** A batch-tier job without an answer: left for the batch tick (batch-inbox.ts). */
   | { status: 'batched' };
@@ -15,7 +17,8 @@ export type DeliveryResult =
 /**
  * The worker's boundary, shared by the Cloud Function and the embedded runner: validate the
  * message, run the job. Resolves for every terminal outcome (the caller acknowledges); rejects
- * with a retryable BananaError when the platform should deliver again.
+ * with a retryable BananaError when the platform should deliver again. A job over the quota after
+ * its hold is published again instead (`deferred`) and its delivery acknowledged.
  */
 export async function handleJobDelivery(
   deps: WorkerDeps,
@@ -55,5 +58,6 @@ export async function handleJobDelivery(
     deps.log.info('batch-tier job taken into the batch path', { jobId: job.jobId });
     return { status: 'batched' };
   }
-  return runJob(deps, job, delivery);
+  // Over the quota even after the hold: published again rather than retried (defer-for-quota.ts).
+  return runJob(deps, job, delivery).catch((error: unknown) => deferForQuota(deps, job, error));
 }

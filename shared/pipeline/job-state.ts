@@ -327,7 +327,19 @@ export class JobState {
    * markers make the count exact under concurrent deliveries, across instances.
    */
   async recordDelivery(messageId: string): Promise<number> {
-    const prefix = this.deliveryPrefix(messageId);
+    return this.countInto(this.deliveryPrefix(messageId));
+  }
+
+  /**
+   * Records that the job was published again because its model stayed over the per-minute quota
+   * (see defer-for-quota.ts); returns how many times that happened, this one included.
+   */
+  async recordQuotaDeferral(): Promise<number> {
+    return this.countInto(stateName(this.jobId, 'quota-deferrals/'));
+  }
+
+  /** Adds one create-only marker under `prefix` and returns its number (1 for the first). */
+  private async countInto(prefix: string): Promise<number> {
     for (;;) {
       const n = (await this.store.list(this.bucket, prefix)).length + 1;
       try {
@@ -336,7 +348,7 @@ export class JobState {
         });
         return n;
       } catch (error) {
-        // A concurrent delivery of the same message took this number: count again.
+        // A concurrent writer (a delivery of the same message) took this number: count again.
         if (!hasErrorCode(error, 'STORAGE_ALREADY_EXISTS')) throw error;
       }
     }

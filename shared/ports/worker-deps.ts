@@ -61,6 +61,11 @@ export interface WorkerLimits {
   /** Per flex-tier request (flex targets 1-15 min); default modelTimeoutMs. */
   flexTimeoutMs?: number;
   leaseMs: number;
+  /**
+   * How many times a job still over the per-minute quota after its in-process hold is published
+   * again (a fresh message) instead of retried (default 0: retried, using up an attempt).
+   */
+  maxQuotaDeferrals?: number;
 }
 
 /** The per-request timeout of a job's model calls: flex is slow by design. */

@@ -38,9 +38,10 @@ export function governImageModel(inner: ImageModel, options: GovernedModelOption
           },
         });
         // A delay past the budget is not a per-minute quota (a per-day one): no pause, no hold.
-        if (!isRateLimited(outcome) || outcome.retryAfterMs > options.maxHoldMs) return outcome;
-        governor.throttled(permit, outcome.retryAfterMs);
-        heldMs += outcome.retryAfterMs;
+        const delayMs = retryDelayOf(outcome, governor.defaultPauseMs);
+        if (delayMs === undefined || delayMs > options.maxHoldMs) return outcome;
+        governor.throttled(permit, delayMs);
+        heldMs += delayMs;
         if (heldMs > options.maxHoldMs) return outcome;
         // Turns answered before the 429 are not asked (or paid) again.
         resume = resumable(checkpoint, request.turns.length);
@@ -49,9 +50,13 @@ export function governImageModel(inner: ImageModel, options: GovernedModelOption
   };
 }
 
-/** A per-minute quota: a 429 that says when to come back (a per-day one or spent credits do not). */
-function isRateLimited(outcome: ModelOutcome): outcome is ModelOutcome & { retryAfterMs: number } {
-  return outcome.kind === 'quota' && outcome.retryAfterMs !== undefined;
+/**
+ * How long a per-minute quota asks to wait (its RetryInfo; Vertex AI's shared pool names none: a
+ * default pause); undefined for every other outcome (a per-day quota, spent credits, ...).
+ */
+function retryDelayOf(outcome: ModelOutcome, defaultPauseMs: number): number | undefined {
+  if (outcome.kind !== 'quota') return undefined;
+  return outcome.retryAfterMs ?? defaultPauseMs;
 }
 
 function resumable(

@@ -7,6 +7,8 @@ export interface ModelGovernorsOptions {
   imagesPerMinute?: ImagesPerMinute | undefined;
   /** The quota window; 60 s except in tests and benches that compress it. */
   windowMs?: number | undefined;
+  /** Slack added to the window (default 2% of it): covers the time a call takes to reach the API. */
+  marginMs?: number | undefined;
   clock?: Clock | undefined;
 }
 
@@ -36,6 +38,7 @@ export class ModelGovernors {
       governor = new RateGovernor({
         ...(quota === undefined ? {} : { quota }),
         ...(this.options.windowMs === undefined ? {} : { windowMs: this.options.windowMs }),
+        ...(this.options.marginMs === undefined ? {} : { marginMs: this.options.marginMs }),
         ...(this.options.clock ? { clock: this.options.clock } : {}),
       });
       this.governors.set(model, governor);

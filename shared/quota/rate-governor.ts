@@ -11,7 +11,8 @@ import { type Clock, systemClock } from './clock.ts';
  *   probes above it only after 10 quiet windows (the quota may have grown, another client gone).
  *
  * In both modes a 429 pauses every slot until its retry time (one 429, not one per slot), and the
- * throttled call's slot is given back (the API did not count it).
+ * throttled call's slot is given back (the API did not count it). Adaptive learns only from a 429
+ * whose retry delay a full window of its own calls explains (see `windowExplains`).
  */
 
 export const GOVERNOR_MODES = ['told', 'adaptive'] as const;
@@ -69,7 +70,8 @@ export class RateGovernor {
   private readonly windowMs: number;
   /** How long a start counts: the window plus the margin. */
   private readonly spanMs: number;
-  private readonly defaultPauseMs: number;
+  /** How long a 429 that names no retry delay pauses (ms). */
+  readonly defaultPauseMs: number;
   private readonly clock: Clock;
 
   private limit: number | undefined;
@@ -125,8 +127,19 @@ export class RateGovernor {
     if (index >= 0) this.starts.splice(index, 1);
     this.expire(now);
     this.pausedUntil = Math.max(this.pausedUntil, now + (retryAfterMs ?? this.defaultPauseMs));
-    if (this.mode === 'adaptive') this.learn(now);
+    if (this.mode === 'adaptive' && this.windowExplains(now, retryAfterMs)) this.learn(now);
     this.pump();
+  }
+
+  /**
+   * Whether a full window of this governor's calls explains the 429: a sliding-window quota asks
+   * to wait until its oldest call leaves, so a delay far shorter than that (a blip, another
+   * client's burst ending, a stand-in fault) says nothing about the rate: it pauses, not teaches.
+   */
+  private windowExplains(now: number, retryAfterMs: number | undefined): boolean {
+    const oldest = this.starts[0];
+    if (retryAfterMs === undefined || oldest === undefined) return true;
+    return retryAfterMs >= (oldest + this.windowMs - now) / 2;
   }
 
   /**

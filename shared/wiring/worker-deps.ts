@@ -7,6 +7,8 @@ import type { JobQueue } from '../ports/job-queue.ts';
 import type { Logger } from '../ports/logger.ts';
 import type { ObjectStore } from '../ports/object-store.ts';
 import type { WorkerDeps } from '../ports/worker-deps.ts';
+import { governImageModel } from '../quota/governed-image-model.ts';
+import { ModelGovernors } from '../quota/model-governors.ts';
 
 /**
  * The composition root's worker half: the one place WorkerDeps are put together, for the Cloud
@@ -31,13 +33,36 @@ export interface WorkerParts {
   claimOwnerGone?: WorkerDeps['claimOwnerGone'];
   batchInbox?: WorkerDeps['batchInbox'];
   site?: WorkerDeps['site'];
+  /** The rate governors of this process (the runner reads their throttling); default from config. */
+  governors?: ModelGovernors;
+}
+
+/** The per-model rate governors the config asks for: told BANANAFLOW_IPM, else adaptive. */
+export function modelGovernorsFor(config: Config): ModelGovernors {
+  return new ModelGovernors({
+    imagesPerMinute: config.BANANAFLOW_IPM,
+    windowMs: config.BANANAFLOW_QUOTA_WINDOW_MS,
+    marginMs: config.BANANAFLOW_QUOTA_MARGIN_MS,
+  });
+}
+
+/**
+ * The model as the worker calls it: each call waits for its slot under the model's quota (a 429
+ * pauses every slot and is held through, see shared/quota/), and a model whose daily quota ran out
+ * is not called again until it resets (logged once).
+ */
+function workerModel(config: Config, parts: WorkerParts): ImageModel {
+  const governed = governImageModel(parts.model, {
+    governors: parts.governors ?? modelGovernorsFor(config),
+    maxHoldMs: config.BANANAFLOW_QUOTA_MAX_HOLD_MS,
+  });
+  return withDailyQuotaGate(governed, parts.log);
 }
 
 export function buildWorkerDeps(config: Config, parts: WorkerParts): WorkerDeps {
   return {
     store: parts.store,
-    // One model whose daily quota ran out is not called again until it resets (logged once).
-    model: withDailyQuotaGate(parts.model, parts.log),
+    model: workerModel(config, parts),
     queue: parts.queue,
     catalog: parts.catalog,
     log: parts.log,
@@ -56,6 +81,7 @@ export function buildWorkerDeps(config: Config, parts: WorkerParts): WorkerDeps 
       modelTimeoutMs: config.BANANAFLOW_MODEL_TIMEOUT_MS,
       flexTimeoutMs: config.BANANAFLOW_FLEX_TIMEOUT_MS,
       leaseMs: config.BANANAFLOW_LEASE_MS,
+      maxQuotaDeferrals: config.BANANAFLOW_MAX_QUOTA_DEFERRALS,
     },
   };
 }

@@ -160,6 +160,21 @@ describe('RateGovernor, adaptive (not told the quota)', () => {
     expect(snapshot.limit).toBeLessThanOrEqual(c.quota + Math.ceil(c.quota * 0.05));
   });
 
+  it.each([
+    { retryAfterMs: 50, learns: false },
+    { retryAfterMs: 55_000, learns: true },
+    { retryAfterMs: undefined, learns: true },
+  ])('learns from a 429 only when a full window explains its delay: %j', async (c) => {
+    const clock = new ManualClock();
+    const governor = new RateGovernor({ clock });
+    const permits = await Promise.all([1, 2, 3, 4].map(() => governor.acquire()));
+    await clock.advance(1_000);
+    governor.throttled(permits[3] as Permit, c.retryAfterMs);
+    // 3 calls in a window that still has 59 s to run: only a long delay says "3 a minute".
+    expect(governor.snapshot().limit).toBe(c.learns ? 2 : undefined);
+    expect(governor.snapshot().throttled).toBe(1);
+  });
+
   it('without a governor the same load is a 429 storm (the simulation can fail)', async () => {
     const clock = new ManualClock();
     // A quota far above anything: the governor never holds a call back.

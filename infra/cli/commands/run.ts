@@ -11,6 +11,7 @@ import {
 } from '../command.ts';
 import { imageModelForEnv } from '../image-model-for-env.ts';
 import { interruptOnSignals } from '../interrupt.ts';
+import { IPM_OPTION, withIpmFlag } from '../ipm-flag.ts';
 import { progressReporter } from '../progress-bar.ts';
 import {
   batchReporter,
@@ -61,6 +62,7 @@ summary to the output folder. Running again redoes nothing that finished.`,
       description: 'Tries per job before it is dead-lettered (retryable failures only).',
       default: '5',
     },
+    ipm: IPM_OPTION,
     'stand-in-batch-turnaround-ms': {
       type: 'string',
       value: '<ms>',
@@ -90,6 +92,7 @@ summary to the output folder. Running again redoes nothing that finished.`,
   examples: [
     'bananaflow run examples/drop --out out/example',
     'bananaflow run my-drop --max-usd 5 --concurrency 8',
+    'bananaflow run my-drop --ipm 120 --concurrency 16',
     'bananaflow run my-drop --json > summary.json',
   ],
   run,
@@ -99,7 +102,7 @@ async function run(input: CommandInput): Promise<number> {
   const { values, io, say } = input;
   const dropDir = input.args[0] as string;
   const json = values.json === true;
-  const config = input.config();
+  const config = withIpmFlag(input.config(), values.ipm as string | undefined);
   const catalog = input.catalog();
   await requireFolder(dropDir, 'give the drop folder to run');
   const outDir = outFolderFor(dropDir, values.out as string | undefined);
@@ -157,7 +160,7 @@ function runOptions(input: CommandInput, dropDir: string, outDir: string) {
     dropDir,
     outDir,
     catalog: input.catalog(),
-    config: input.config(),
+    config: withIpmFlag(input.config(), values.ipm as string | undefined),
     log: runLogger(input),
     ...(concurrency ? { concurrency } : {}),
     ...(maxAttempts ? { maxAttempts } : {}),
