@@ -83,15 +83,15 @@ resource "google_cloudfunctions2_function" "worker" {
     available_memory = var.worker_memory
     available_cpu    = var.worker_cpu
     timeout_seconds  = var.worker_timeout_seconds
-    # worker_concurrency x worker_max_instances = the most Gemini requests in flight: size it to
-    # the per-minute quota (README "Sizing").
+    # concurrency x max instances = the most Gemini requests in flight; with images_per_minute
+    # set, each instance holds to its share and the concurrency is capped (locals.tf, docs/quota.md).
     max_instance_count               = var.worker_max_instances
     min_instance_count               = 0
-    max_instance_request_concurrency = var.worker_concurrency
+    max_instance_request_concurrency = local.worker_concurrency
     ingress_settings                 = var.ingress_settings
     all_traffic_on_latest_revision   = true
     service_account_email            = google_service_account.worker.email
-    environment_variables            = merge(local.worker_env, local.model_overrides_env, local.vertex_env, local.daily_cap_env)
+    environment_variables            = merge(local.worker_env, local.model_overrides_env, local.vertex_env, local.daily_cap_env, local.quota_env)
 
     dynamic "secret_environment_variables" {
       for_each = local.use_vertex ? [] : [var.gemini_api_key_secret_id]
@@ -120,6 +120,14 @@ resource "google_cloudfunctions2_function" "worker" {
     precondition {
       condition     = var.max_retry_wait_seconds < var.worker_timeout_seconds
       error_message = "max_retry_wait_seconds must be below worker_timeout_seconds."
+    }
+    precondition {
+      condition     = var.images_per_minute == null || coalesce(var.images_per_minute, 0) >= var.worker_max_instances
+      error_message = "images_per_minute must be at least worker_max_instances: each instance needs a share of 1 image a minute or more."
+    }
+    precondition {
+      condition     = local.ipm_share == null || local.quota_slot_wait_s >= 60 / coalesce(local.ipm_share, 1)
+      error_message = "worker_timeout_seconds - model_timeout_seconds - quota_hold_seconds must leave a push time to wait for its slot (60 / its instance's share of images_per_minute seconds): raise the timeout or lower the hold (docs/quota.md)."
     }
     precondition {
       condition     = local.use_vertex || var.gemini_api_key_secret_id != null

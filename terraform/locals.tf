@@ -47,6 +47,18 @@ locals {
   # Pub/Sub waits this long for the worker's push response before redelivering (max 600 s).
   jobs_ack_deadline_seconds = min(600, var.worker_timeout_seconds + 30)
 
+  # Quota sizing (docs/quota.md). Each worker instance holds to its share of images_per_minute.
+  # A push waits in its instance for its slot: with C pushes in an instance and a share of S a
+  # minute the last waits about C x 60 / S seconds, which must fit in the worker timeout beside
+  # one model call and the 429 hold, so the concurrency is capped at S x that time / 60.
+  ipm_share          = var.images_per_minute == null ? null : floor(var.images_per_minute / var.worker_max_instances)
+  quota_slot_wait_s  = var.worker_timeout_seconds - var.model_timeout_seconds - var.quota_hold_seconds
+  worker_concurrency = local.ipm_share == null ? var.worker_concurrency : max(1, min(var.worker_concurrency, floor(coalesce(local.ipm_share, 0) * local.quota_slot_wait_s / 60)))
+  quota_env          = local.ipm_share == null ? {} : { BANANAFLOW_IPM = tostring(local.ipm_share) }
+  # How long Pub/Sub keeps trying a push refused because every instance is busy (each refusal is
+  # an attempt): the backoff doubles from the minimum up to the maximum, once per attempt.
+  retry_budget_seconds = sum([for n in range(var.max_delivery_attempts - 1) : min(var.retry_max_backoff_seconds, var.retry_min_backoff_seconds * pow(2, n))])
+
   # Environment read by shared/config.ts, per function (functions.tf merges in the conditional
   # parts). Topic and bucket names come from the resources, never from strings.
   model_overrides_env = var.model_overrides_json == "" ? {} : { BANANAFLOW_MODEL_OVERRIDES = var.model_overrides_json }
@@ -81,6 +93,7 @@ locals {
     BANANAFLOW_FLEX_TIMEOUT_MS   = tostring(var.flex_timeout_seconds * 1000)
     BANANAFLOW_LEASE_MS          = tostring(local.lease_ms)
     BANANAFLOW_MAX_RETRY_WAIT_MS = tostring(var.max_retry_wait_seconds * 1000)
+    BANANAFLOW_QUOTA_MAX_HOLD_MS = tostring(var.quota_hold_seconds * 1000)
     BANANAFLOW_MAX_INPUT_BYTES   = tostring(var.max_input_bytes)
     BANANAFLOW_MAX_INPUT_PIXELS  = tostring(var.max_input_pixels)
     BANANAFLOW_BATCH_PATH        = local.batch_path

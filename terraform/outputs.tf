@@ -79,3 +79,16 @@ output "cost_ledger_table" {
   description = "BigQuery table (project.dataset.table) the results topic writes one row per finished job into; null when cost_ledger.enabled = false."
   value       = var.cost_ledger.enabled ? "${var.project_id}.${google_bigquery_table.ledger_results[0].dataset_id}.${google_bigquery_table.ledger_results[0].table_id}" : null
 }
+
+output "quota_sizing" {
+  description = "How the worker is sized for images_per_minute (docs/quota.md): each instance's share, the concurrency, the most model calls in flight, and the largest drop the delivery attempts cover when every instance is busy (refused pushes count as attempts)."
+  value = {
+    images_per_minute    = var.images_per_minute
+    share_per_instance   = local.ipm_share
+    worker_concurrency   = local.worker_concurrency
+    max_in_flight        = local.worker_concurrency * var.worker_max_instances
+    slot_wait_seconds    = local.quota_slot_wait_s
+    retry_budget_minutes = floor(local.retry_budget_seconds / 60)
+    largest_drop_jobs    = var.images_per_minute == null ? null : floor(coalesce(var.images_per_minute, 0) * local.retry_budget_seconds / 60)
+  }
+}

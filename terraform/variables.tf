@@ -197,6 +197,29 @@ variable "worker_max_instances" {
   }
 }
 
+variable "images_per_minute" {
+  type        = number
+  description = "The Gemini images-per-minute quota of the worker's model (AI Studio / Cloud console), shared by every instance. Set: each instance is told its share, floor(images_per_minute / worker_max_instances) (BANANAFLOW_IPM), and holds to it; the worker's concurrency is capped so a push waits for its slot within the timeout (docs/quota.md). null: each instance learns the rate from 429s."
+  default     = null
+  nullable    = true
+
+  validation {
+    condition     = var.images_per_minute == null || try(var.images_per_minute >= 1 && floor(var.images_per_minute) == var.images_per_minute, false)
+    error_message = "images_per_minute must be a whole number of images per minute >= 1, or null (learnt from 429s)."
+  }
+}
+
+variable "quota_hold_seconds" {
+  type        = number
+  description = "How long a job is held in its instance through per-minute 429s (their retry delays summed) before it is published again as a fresh message (BANANAFLOW_QUOTA_MAX_HOLD_MS / 1000). Neither uses up a delivery attempt."
+  default     = 60
+
+  validation {
+    condition     = var.quota_hold_seconds >= 0 && var.quota_hold_seconds <= 480 && floor(var.quota_hold_seconds) == var.quota_hold_seconds
+    error_message = "quota_hold_seconds must be a whole number between 0 and 480."
+  }
+}
+
 variable "worker_timeout_seconds" {
   type        = number
   description = "Worker request timeout. The jobs subscription's ack deadline is derived from it (timeout + 30 s, at most 600 s) so Pub/Sub does not redeliver a job that is still running."

@@ -1,5 +1,9 @@
 import { type Config, geminiBackend } from '../../shared/config.ts';
-import { type GeminiStandIn, startGeminiStandIn } from '../gemini-stand-in/server.ts';
+import {
+  type GeminiStandIn,
+  type StandInQuota,
+  startGeminiStandIn,
+} from '../gemini-stand-in/server.ts';
 
 /** What answers the stack's worker: Gemini from the environment, or the offline stand-in. */
 export interface StackModel {
@@ -14,10 +18,14 @@ export interface StackModel {
 }
 
 /**
- * Real Gemini when the config has credentials, else the stand-in on a free port. The stand-in's
+ * Real Gemini when the config has credentials, else the stand-in on a free port (with `quota`, if
+ * given: every worker process shares it). The stand-in's
  * images are synthetic, but its usage (and so the records' costs) is what Gemini would bill.
  */
-export async function startStackModel(config: Config): Promise<StackModel> {
+export async function startStackModel(
+  config: Config,
+  options: { quota?: StandInQuota } = {},
+): Promise<StackModel> {
   const backend = geminiBackend(config);
   if (backend) {
     const which =
@@ -28,7 +36,7 @@ export async function startStackModel(config: Config): Promise<StackModel> {
       notice: `Gemini: REAL ${which} from your environment. Every job spends money.`,
     };
   }
-  const standIn = await startGeminiStandIn({ port: 0 });
+  const standIn = await startGeminiStandIn({ port: 0, ...options });
   return {
     standIn,
     env: { GOOGLE_GEMINI_BASE_URL: standIn.url, GEMINI_API_KEY: 'offline-stand-in' },

@@ -6,7 +6,7 @@ import { FsObjectStore } from '../../shared/adapters/fs-object-store.ts';
 import { loadConfig } from '../../shared/config.ts';
 import type { JobResultEvent } from '../../shared/pipeline/result-event.ts';
 import type { RequestEvent } from '../../shared/requests/request-event.ts';
-import type { GeminiStandIn } from '../gemini-stand-in/server.ts';
+import type { GeminiStandIn, GeminiStandInOptions } from '../gemini-stand-in/server.ts';
 import { type BatchTicks, tickBatches } from './batch-ticker.ts';
 import type { FunctionProcess } from './function-process.ts';
 import { startPubSubEmulator } from './pubsub-emulator.ts';
@@ -22,6 +22,7 @@ import {
 import { startStackModel } from './stack-model.ts';
 import { type EventDelivery, type FolderWatcher, watchBucketFolder } from './storage-events.ts';
 import { createTopology, type TopicNames, type TopologyOptions } from './topology.ts';
+import { startWorkerReplicas, type WorkerReplicas } from './worker-replicas.ts';
 
 /**
  * The local emulator stack: the real Pub/Sub emulator, the functions each in its own
@@ -69,6 +70,16 @@ export interface StackOptions {
   batchTurnaroundMs?: number;
   /** Every line a function prints; default: printed, compacted, through `print`. */
   onFunctionLine?: (fn: StackFunction, line: string) => void;
+  /**
+   * Worker processes behind a round-robin balancer, as several cloud instances (default 1). Each
+   * has its own rate governor: tell each its share of the quota (BANANAFLOW_IPM in `env`).
+   */
+  workers?: number;
+  /**
+   * The stand-in's per-model quota (sliding window; every worker shares it) and whether it
+   * answers with placeholder images (throughput benches). Default: no quota, rendered images.
+   */
+  standIn?: Pick<GeminiStandInOptions, 'quota' | 'placeholderImages'>;
 }
 
 export interface Stack {
@@ -81,6 +92,8 @@ export interface Stack {
   emulatorHost: string;
   topics: TopicNames;
   functions: Record<StackFunction, Pick<FunctionProcess, 'url' | 'port' | 'pid' | 'startupMs'>>;
+  /** Every worker process (the first is `functions.worker`), and pushes each one received. */
+  workers(): Array<{ url: string; pid: number; pushes?: number }>;
   /** The offline Gemini stand-in, when no credentials were found. */
   standIn?: GeminiStandIn;
   /** Job result events received so far on the results topic. */
@@ -107,7 +120,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const { inputDir, outputDir } = await stackFolders(options);
   const stoppers = new Stoppers(print);
   try {
-    const { standIn, ...model } = await startStackModel(loadConfig(baseEnv));
+    const { standIn, ...model } = await startStackModel(loadConfig(baseEnv), options.standIn);
     if (standIn) stoppers.add(() => standIn.close());
     print(model.notice);
     // Vertex AI reads GOOGLE_CLOUD_PROJECT too: the emulator's topics then live in that project
@@ -123,13 +136,13 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       outputDir,
     });
     const onLine = options.onFunctionLine ?? ((fn, line) => print(compactLine(fn, line)));
-    const functions = await startStackFunctions(env, onLine);
-    for (const { target } of STACK_FUNCTIONS) stoppers.add(() => functions[target].stop());
+    const running = await startFunctions(options, env, onLine, stoppers);
+    const { functions } = running;
     const pubsub = new PubSub({ projectId, apiEndpoint: emulator.host, emulatorMode: true });
     stoppers.add(() => pubsub.close());
     const topology = await createTopology(
       pubsub,
-      topologyOptions(options, projectId, topics, functions),
+      topologyOptions(options, projectId, topics, running),
     );
     const results = await tapResults(topology.topics.results, `${topics.results}-stack`, print);
     stoppers.add(results.close);
@@ -145,6 +158,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       emulatorHost: emulator.host,
       topics,
       functions: functionSummaries(functions),
+      workers: () => workerSummaries(running),
       ...(standIn ? { standIn } : {}),
       results: () => results.events,
       requestEvents: () => results.requestEvents,
@@ -274,18 +288,46 @@ function functionEnv(
   };
 }
 
+/** The function processes, and the worker's replicas behind their balancer. */
+interface RunningFunctions {
+  functions: Record<StackFunction, FunctionProcess>;
+  replicas: WorkerReplicas;
+}
+
+async function startFunctions(
+  options: StackOptions,
+  env: NodeJS.ProcessEnv,
+  onLine: OnFunctionLine,
+  stoppers: Stoppers,
+): Promise<RunningFunctions> {
+  const functions = await startStackFunctions(env, onLine);
+  for (const { target } of STACK_FUNCTIONS) stoppers.add(() => functions[target].stop());
+  const replicas = await startWorkerReplicas(functions.worker, options.workers ?? 1, env, onLine);
+  stoppers.add(() => replicas.stop());
+  return { functions, replicas };
+}
+
+function workerSummaries({ functions, replicas }: RunningFunctions): ReturnType<Stack['workers']> {
+  const counts = replicas.balancer?.counts();
+  return [functions.worker, ...replicas.extra].map((w, i) => ({
+    url: w.url,
+    pid: w.pid,
+    ...(counts ? { pushes: counts[i] ?? 0 } : {}),
+  }));
+}
+
 function topologyOptions(
   options: StackOptions,
   projectId: string,
   topics: TopicNames,
-  functions: Record<StackFunction, FunctionProcess>,
+  { functions, replicas }: RunningFunctions,
 ): TopologyOptions {
   const backoff =
     options.minBackoffSeconds !== undefined || options.maxBackoffSeconds !== undefined;
   return {
     projectId,
     topics,
-    workerUrl: functions.worker.url,
+    workerUrl: replicas.pushUrl,
     deadLetterUrl: functions.deadLetter.url,
     budgetGuardUrl: functions.budgetGuard.url,
     requestsUrl: functions.requests.url,

@@ -57,7 +57,40 @@ export function pushEndpoint(baseUrl: string, projectId: string, topic: string):
 export const subscriptionName = (topic: string, consumer: string) => `${topic}-${consumer}`;
 
 export async function createTopology(pubsub: PubSub, options: TopologyOptions): Promise<Topology> {
-  const { topics: names, projectId } = options;
+  const topics = await createTopics(pubsub, options.topics);
+  const push = pushSubscriber(options);
+  await push(topics.budget, 'guard', options.budgetGuardUrl, { plain: true });
+  const jobs = await push(topics.jobs, 'worker', options.workerUrl, {
+    deadLetterTo: topics.deadLetter,
+  });
+  // Without a subscription, messages on the dead-letter topic would be lost.
+  const deadLetter = await push(topics.deadLetter, 'recorder', options.deadLetterUrl);
+  const requests = await push(topics.requests, 'planner', options.requestsUrl, {
+    deadLetterTo: topics.requestsDeadLetter,
+  });
+  // The requests function answers a dead-lettered request (DEAD_LETTERED), as in the cloud.
+  await push(topics.requestsDeadLetter, 'answer', options.requestsUrl);
+  return { topics, subscriptions: { jobs, deadLetter, requests } };
+}
+
+async function createTopics(
+  pubsub: PubSub,
+  names: TopicNames,
+): Promise<Record<keyof TopicNames, Topic>> {
+  const keys = Object.keys(names) as Array<keyof TopicNames>;
+  const created = await Promise.all(keys.map((key) => pubsub.createTopic(names[key])));
+  return Object.fromEntries(keys.map((key, i) => [key, created[i]?.[0]])) as Record<
+    keyof TopicNames,
+    Topic
+  >;
+}
+
+/**
+ * Creates push subscriptions named `<topic>-<consumer>` to a function's URL, with the topology's
+ * ack deadline and retry policy (none for a `plain` one, as the budget guard's), and a
+ * dead-letter policy when `deadLetterTo` is given.
+ */
+function pushSubscriber(options: TopologyOptions) {
   const backoff = options.retryBackoffSeconds;
   const retryPolicy = backoff
     ? {
@@ -67,67 +100,26 @@ export async function createTopology(pubsub: PubSub, options: TopologyOptions): 
         },
       }
     : {};
-  const [[jobs], [results], [deadLetter], [budget], [requests], [requestsDeadLetter]] =
-    await Promise.all([
-      pubsub.createTopic(names.jobs),
-      pubsub.createTopic(names.results),
-      pubsub.createTopic(names.deadLetter),
-      pubsub.createTopic(names.budget),
-      pubsub.createTopic(names.requests),
-      pubsub.createTopic(names.requestsDeadLetter),
-    ]);
-  await budget.createSubscription(subscriptionName(names.budget, 'guard'), {
-    pushConfig: { pushEndpoint: pushEndpoint(options.budgetGuardUrl, projectId, names.budget) },
-  });
-  const [jobsSubscription] = await jobs.createSubscription(subscriptionName(names.jobs, 'worker'), {
-    pushConfig: { pushEndpoint: pushEndpoint(options.workerUrl, projectId, names.jobs) },
-    ackDeadlineSeconds: options.ackDeadlineSeconds,
-    ...retryPolicy,
-    deadLetterPolicy: {
-      deadLetterTopic: deadLetter.name,
-      maxDeliveryAttempts: options.maxDeliveryAttempts,
-    },
-  });
-  // Without a subscription, messages on the dead-letter topic would be lost.
-  const [deadLetterSubscription] = await deadLetter.createSubscription(
-    subscriptionName(names.deadLetter, 'recorder'),
-    {
-      pushConfig: {
-        pushEndpoint: pushEndpoint(options.deadLetterUrl, projectId, names.deadLetter),
-      },
-      ackDeadlineSeconds: options.ackDeadlineSeconds,
-      ...retryPolicy,
-    },
-  );
-  const [requestsSubscription] = await requests.createSubscription(
-    subscriptionName(names.requests, 'planner'),
-    {
-      pushConfig: { pushEndpoint: pushEndpoint(options.requestsUrl, projectId, names.requests) },
-      ackDeadlineSeconds: options.ackDeadlineSeconds,
-      ...retryPolicy,
-      deadLetterPolicy: {
-        deadLetterTopic: requestsDeadLetter.name,
-        maxDeliveryAttempts: options.maxDeliveryAttempts,
-      },
-    },
-  );
-  // The requests function answers a dead-lettered request (DEAD_LETTERED), as in the cloud.
-  await requestsDeadLetter.createSubscription(
-    subscriptionName(names.requestsDeadLetter, 'answer'),
-    {
-      pushConfig: {
-        pushEndpoint: pushEndpoint(options.requestsUrl, projectId, names.requestsDeadLetter),
-      },
-      ackDeadlineSeconds: options.ackDeadlineSeconds,
-      ...retryPolicy,
-    },
-  );
-  return {
-    topics: { jobs, results, deadLetter, budget, requests, requestsDeadLetter },
-    subscriptions: {
-      jobs: jobsSubscription,
-      deadLetter: deadLetterSubscription,
-      requests: requestsSubscription,
-    },
+  return async (
+    topic: Topic,
+    consumer: string,
+    baseUrl: string,
+    extra: { deadLetterTo?: Topic; plain?: boolean } = {},
+  ): Promise<Subscription> => {
+    const name = topic.name.split('/').pop() ?? topic.name;
+    const pushConfig = { pushEndpoint: pushEndpoint(baseUrl, options.projectId, name) };
+    const [subscription] = await topic.createSubscription(subscriptionName(name, consumer), {
+      pushConfig,
+      ...(extra.plain ? {} : { ackDeadlineSeconds: options.ackDeadlineSeconds, ...retryPolicy }),
+      ...(extra.deadLetterTo
+        ? {
+            deadLetterPolicy: {
+              deadLetterTopic: extra.deadLetterTo.name,
+              maxDeliveryAttempts: options.maxDeliveryAttempts,
+            },
+          }
+        : {}),
+    });
+    return subscription;
   };
 }

@@ -38,6 +38,7 @@ import type { ModelGovernors } from '../../shared/quota/model-governors.ts';
 import { classifyDropFile } from '../../shared/sidecar/drop-files.ts';
 import { buildPlannerDeps } from '../../shared/wiring/planner-deps.ts';
 import { buildWorkerDeps, modelGovernorsFor } from '../../shared/wiring/worker-deps.ts';
+import { earlierError, earlierFinish } from './earlier-records.ts';
 import { liveClaims, localOwnerGone, localWorkerId, releaseClaimsOf } from './local-claims.ts';
 import { addRun, readTotals, writeRunFiles } from './run-files.ts';
 import {

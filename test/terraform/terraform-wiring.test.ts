@@ -77,6 +77,13 @@ const ENV_REQUIREMENTS: Record<string, Partial<Record<FunctionKey, 'required' | 
   BANANAFLOW_FLEX_TIMEOUT_MS: { worker: 'required' },
   BANANAFLOW_LEASE_MS: { worker: 'required' },
   BANANAFLOW_MAX_RETRY_WAIT_MS: { worker: 'required' },
+  // The quota: each instance's share of images_per_minute (absent: adaptive), and the 429 hold.
+  BANANAFLOW_IPM: { worker: 'optional' },
+  BANANAFLOW_QUOTA_MAX_HOLD_MS: { worker: 'required' },
+  // Compressed quota windows are for tests and benches; the cloud keeps the defaults.
+  BANANAFLOW_QUOTA_WINDOW_MS: {},
+  BANANAFLOW_QUOTA_MARGIN_MS: {},
+  BANANAFLOW_MAX_QUOTA_DEFERRALS: {},
   BANANAFLOW_MAX_EVENT_AGE_MS: { ingest: 'required' },
   BANANAFLOW_MAX_INPUT_BYTES: { worker: 'required', batch_tick: 'required' },
   BANANAFLOW_MAX_INPUT_PIXELS: { worker: 'required', batch_tick: 'required' },
@@ -722,7 +729,12 @@ describe('terraform module (offline checks)', () => {
       root.resource('google_cloudfunctions2_function', 'worker'),
       'service_config',
     );
-    expect(worker.max_instance_request_concurrency).toBe('${var.worker_concurrency}');
+    // Capped by the quota sizing when images_per_minute is set (locals.tf).
+    expect(worker.max_instance_request_concurrency).toBe('${local.worker_concurrency}');
+    const sizing = root.locals();
+    expect(String(sizing.worker_concurrency)).toContain('var.worker_concurrency');
+    expect(String(sizing.ipm_share)).toMatch(/var\.images_per_minute \/ var\.worker_max_instances/);
+    expect(String(sizing.quota_env)).toContain('BANANAFLOW_IPM');
     expect(worker.max_instance_count).toBe('${var.worker_max_instances}');
     expect(worker.timeout_seconds).toBe('${var.worker_timeout_seconds}');
     expect(worker.available_memory).toBe('${var.worker_memory}');
