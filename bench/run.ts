@@ -11,6 +11,7 @@ import { cost } from './cost.ts';
 import { fanOut } from './fan-out.ts';
 import { latencyOverlap } from './latency-overlap.ts';
 import { memory } from './memory.ts';
+import { quota } from './quota.ts';
 import { reportRow } from './report.ts';
 import { type BenchContext, type BenchRow, renderMarkdown } from './results.ts';
 import { workerOverhead } from './worker-overhead.ts';
@@ -29,6 +30,7 @@ const ROWS: ReadonlyArray<{ id: string; run: (ctx: BenchContext) => Promise<Benc
   { id: 'report', run: reportRow },
   { id: 'batch-tier', run: batchTier },
   { id: 'batch-cloud', run: batchCloud },
+  { id: 'quota', run: quota },
   // Last: it packages the functions, which may still be in the making.
   { id: 'cold-start', run: coldStartRow },
 ];

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import type { StandInStats } from '../infra/gemini-stand-in/server.ts';
+import type { GeminiStandInOptions, StandInStats } from '../infra/gemini-stand-in/server.ts';
 
 /**
  * The offline stand-in in its own process, so that its CPU work and garbage (decoding what the
@@ -43,8 +43,15 @@ export function tsxArgs(file: string, args: readonly string[] = []): string[] {
   return ['--import', 'tsx', file, ...args];
 }
 
-export async function spawnStandIn(options: { latencyMs: number }): Promise<StandInProcess> {
-  const child = spawn(process.execPath, tsxArgs(SELF, [String(options.latencyMs)]), {
+/** Options a child stand-in can take besides its latency (they travel as JSON). */
+export type ChildStandInOptions = Pick<GeminiStandInOptions, 'quota' | 'placeholderImages'>;
+
+export async function spawnStandIn(
+  options: { latencyMs: number } & ChildStandInOptions,
+): Promise<StandInProcess> {
+  const { latencyMs, ...rest } = options;
+  const args = [String(latencyMs), JSON.stringify(rest)];
+  const child = spawn(process.execPath, tsxArgs(SELF, args), {
     stdio: ['pipe', 'pipe', 'inherit'],
   });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
@@ -74,7 +81,12 @@ const isMain =
   process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href;
 if (isMain) {
   const { startGeminiStandIn } = await import('../infra/gemini-stand-in/server.ts');
-  const standIn = await startGeminiStandIn({ port: 0, latencyMs: Number(process.argv[2] ?? 0) });
+  const extra = JSON.parse(process.argv[3] ?? '{}') as ChildStandInOptions;
+  const standIn = await startGeminiStandIn({
+    port: 0,
+    latencyMs: Number(process.argv[2] ?? 0),
+    ...extra,
+  });
   process.stdout.write(`${JSON.stringify({ url: standIn.url })}\n`);
   // The parent ends us by closing stdin (also when it dies).
   process.stdin.resume();

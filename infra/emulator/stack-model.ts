@@ -1,7 +1,7 @@
 import { type Config, geminiBackend } from '../../shared/config.ts';
 import {
   type GeminiStandIn,
-  type StandInQuota,
+  type GeminiStandInOptions,
   startGeminiStandIn,
 } from '../gemini-stand-in/server.ts';
 
@@ -18,13 +18,13 @@ export interface StackModel {
 }
 
 /**
- * Real Gemini when the config has credentials, else the stand-in on a free port (with `quota`, if
- * given: every worker process shares it). The stand-in's
+ * Real Gemini when the config has credentials, else the stand-in on a free port (with the `quota`
+ * and placeholder images the options ask for: every worker process shares the one stand-in). The stand-in's
  * images are synthetic, but its usage (and so the records' costs) is what Gemini would bill.
  */
 export async function startStackModel(
   config: Config,
-  options: { quota?: StandInQuota } = {},
+  options: Pick<GeminiStandInOptions, 'quota' | 'placeholderImages'> = {},
 ): Promise<StackModel> {
   const backend = geminiBackend(config);
   if (backend) {

@@ -29,6 +29,8 @@ export interface PreparedRequest {
   /** Google Search grounding was asked for: the answer carries groundingMetadata. */
   grounded: boolean;
   wantsImage: boolean;
+  /** Answer with a small fixed image instead of rendering one (throughput benches). */
+  placeholder?: boolean;
   promptText: number;
   promptImage: number;
 }
@@ -92,12 +94,14 @@ function promptOnlyUsage(request: PreparedRequest, withThoughts: boolean): WireU
 export async function imageAnswer(request: PreparedRequest): Promise<WireGenerateContentResponse> {
   const [width, height] = outputSizeFor(request.model, request.aspectRatio, request.imageSize);
   const prompt = stripDirectives(request.conversation.lastPrompt);
-  const png = await renderEditedImage({ inputs: request.images, prompt, width, height });
+  const png = request.placeholder
+    ? await placeholderPng()
+    : await renderEditedImage({ inputs: request.images, prompt, width, height });
   const data = png.toString('base64');
   const parts: WirePart[] = [];
   if (request.model.thinking) {
     // Thinking models send interim images flagged as thoughts before the final one.
-    const interim = await renderThoughtImage(prompt);
+    const interim = request.placeholder ? await placeholderPng() : await renderThoughtImage(prompt);
     parts.push({
       thought: true,
       inlineData: { mimeType: 'image/png', data: interim.toString('base64') },
@@ -126,6 +130,16 @@ export async function imageAnswer(request: PreparedRequest): Promise<WireGenerat
     }),
     modelVersion: request.model.id,
   };
+}
+
+let placeholder: Promise<Buffer> | undefined;
+
+/** An 8×8 PNG made once: what `placeholderImages` answers with (usage stays the model's). */
+function placeholderPng(): Promise<Buffer> {
+  placeholder ??= sharp({ create: { width: 8, height: 8, channels: 3, background: '#e8c547' } })
+    .png()
+    .toBuffer();
+  return placeholder;
 }
 
 /** What a grounded answer says it searched for. */

@@ -36,6 +36,8 @@ export interface DecideContext {
   faults(): FaultSchedule | undefined;
   /** The per-minute quota of direct calls, if one is set. */
   quota(): QuotaWindows | undefined;
+  /** Answer images with a small fixed one instead of rendering (throughput benches). */
+  readonly placeholderImages?: boolean;
 }
 
 /** One generateContent request as it arrived, direct or inside a batch. */
@@ -89,7 +91,8 @@ export async function decide(context: DecideContext, call: CallInput): Promise<R
       : undefined;
   if (violation) return quotaReply(call.model, violation);
   const outcome = fault.value?.outcome ?? (prepared.value.wantsImage ? 'image' : 'text-only');
-  return outcomeReply(outcome, prepared.value);
+  const placeholder = context.placeholderImages === true;
+  return outcomeReply(outcome, { ...prepared.value, ...(placeholder ? { placeholder } : {}) });
 }
 
 function parseCall(raw: Buffer | undefined): Checked<ParsedCall> {

@@ -55,6 +55,11 @@ export interface GeminiStandInOptions {
   modelsPageSize?: number;
   /** Per-model IPM/RPM over a sliding window (60 s unless compressed); past it, 429s. */
   quota?: StandInQuota;
+  /**
+   * Answer every image with a small fixed PNG instead of rendering one (usage as the model's):
+   * for throughput benches, where rendering would be the bottleneck.
+   */
+  placeholderImages?: boolean;
 }
 
 export interface GeminiStandIn {

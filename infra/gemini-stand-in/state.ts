@@ -14,6 +14,8 @@ export interface StandInSettings {
   extraModels?: readonly string[];
   modelsPageSize?: number;
   quota?: StandInQuota;
+  /** Answer images with a small fixed PNG instead of rendering one (throughput benches). */
+  placeholderImages?: boolean;
 }
 
 /** What one running stand-in knows and counts: settings, call stats, directive counters, quota. */
@@ -21,6 +23,7 @@ export class StandInState implements DecideContext {
   readonly catalog: ModelCatalog;
   readonly extraModels: readonly string[];
   readonly modelsPageSize: number;
+  readonly placeholderImages: boolean;
   readonly stats = new CallStats();
   readonly directiveFaults = new DirectiveFaults();
   readonly timers = new Set<NodeJS.Timeout>();
@@ -33,6 +36,7 @@ export class StandInState implements DecideContext {
     this.catalog = settings.catalog ?? loadModelCatalog();
     this.extraModels = settings.extraModels ?? DEFAULT_EXTRA_MODELS;
     this.modelsPageSize = settings.modelsPageSize ?? 4;
+    this.placeholderImages = settings.placeholderImages === true;
     this.faultSchedule = settings.faults;
     this.latencyMs = settings.latencyMs ?? 0;
     this.batchTurnaroundMs = settings.batchTurnaroundMs ?? 1000;

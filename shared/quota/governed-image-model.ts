@@ -37,9 +37,11 @@ export function governImageModel(inner: ImageModel, options: GovernedModelOption
             if (index + 1 < request.turns.length) permit = await governor.acquire();
           },
         });
-        // A delay past the budget is not a per-minute quota (a per-day one): no pause, no hold.
+        // A delay past both the hold budget and the window is no per-minute quota: no pause.
         const delayMs = retryDelayOf(outcome, governor.defaultPauseMs);
-        if (delayMs === undefined || delayMs > options.maxHoldMs) return outcome;
+        const perMinute = Math.max(options.maxHoldMs, governor.windowMs);
+        if (delayMs === undefined || delayMs > perMinute) return outcome;
+        // Paused even when the job is not held: whatever runs next waits for the retry time.
         governor.throttled(permit, delayMs);
         heldMs += delayMs;
         if (heldMs > options.maxHoldMs) return outcome;

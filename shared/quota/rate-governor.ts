@@ -67,7 +67,8 @@ const PLATEAU_WINDOWS = 10;
 export class RateGovernor {
   readonly mode: GovernorMode;
   private readonly quota: number | undefined;
-  private readonly windowMs: number;
+  /** The quota's window (ms). */
+  readonly windowMs: number;
   /** How long a start counts: the window plus the margin. */
   private readonly spanMs: number;
   /** How long a 429 that names no retry delay pauses (ms). */

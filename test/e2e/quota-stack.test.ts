@@ -25,7 +25,7 @@ needsEmulator.beforeAll(async () => {
   stack = await startStack({
     pollMs: 100,
     workers: WORKERS,
-    standInQuota: { windowMs: WINDOW_MS, models: { '*': { ipm: QUOTA } } },
+    standIn: { quota: { windowMs: WINDOW_MS, models: { '*': { ipm: QUOTA } } } },
     env: {
       ...withoutGeminiCredentials(process.env),
       LOG_LEVEL: 'warn',
