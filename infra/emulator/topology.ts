@@ -73,16 +73,21 @@ export async function createTopology(pubsub: PubSub, options: TopologyOptions): 
   return { topics, subscriptions: { jobs, deadLetter, requests } };
 }
 
-async function createTopics(
-  pubsub: PubSub,
-  names: TopicNames,
-): Promise<Record<keyof TopicNames, Topic>> {
-  const keys = Object.keys(names) as Array<keyof TopicNames>;
-  const created = await Promise.all(keys.map((key) => pubsub.createTopic(names[key])));
-  return Object.fromEntries(keys.map((key, i) => [key, created[i]?.[0]])) as Record<
-    keyof TopicNames,
-    Topic
-  >;
+/** The topics this topology creates (the batch tick's topic is the batch ticker's). */
+const OWN_TOPICS = [
+  'jobs',
+  'results',
+  'deadLetter',
+  'budget',
+  'requests',
+  'requestsDeadLetter',
+] as const satisfies ReadonlyArray<keyof TopicNames>;
+
+async function createTopics(pubsub: PubSub, names: TopicNames): Promise<Topology['topics']> {
+  const created = await Promise.all(OWN_TOPICS.map((key) => pubsub.createTopic(names[key])));
+  return Object.fromEntries(
+    OWN_TOPICS.map((key, i) => [key, created[i]?.[0]]),
+  ) as Topology['topics'];
 }
 
 /**
